@@ -1,0 +1,5 @@
+# Every secstat build option lives here.
+option(SECSTAT_TESTS "Build the test suite" ON)
+option(SECSTAT_WERROR "Treat compiler warnings as errors" OFF)
+option(SECSTAT_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+set(SECSTAT_TEST_TIMEOUT 120 CACHE STRING "Per-test timeout in seconds")
