@@ -1,0 +1,30 @@
+/*
+ * The agent's configuration: command line and config file merged into one
+ * immutable struct before anything starts. Providers read their options
+ * from it; nobody writes to it after config_load() returns.
+ */
+#ifndef SECSTAT_AGENT_CONFIG_H
+#define SECSTAT_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_IPC_URL "ipc:///run/secstat/secstatd.sock"
+
+struct agent_config {
+	char  **listen; /* --listen URL (repeatable) */
+	size_t  n_listen;
+	char  **providers; /* --provider NAME[,NAME] ; none = auto-detect */
+	size_t  n_providers;
+	char   *procfs_root; /* --procfs-root DIR, default "/proc" */
+	char   *sysfs_root;  /* --sysfs-root DIR, default "/sys" */
+	uint64_t sim_seed;   /* --sim-seed N, default 1 */
+	char   *hostname;    /* --hostname NAME; NULL = gethostname() */
+	unsigned collect_interval_ms; /* --collect-interval MS, default 1000 */
+	char   *config_file;          /* --config FILE, or NULL */
+	bool    log_syslog;           /* --syslog */
+	int     log_level;            /* --log-level, syslog priority */
+};
+
+#endif /* SECSTAT_AGENT_CONFIG_H */
