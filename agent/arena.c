@@ -11,8 +11,8 @@
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	size_t              used;
-	size_t              size;
+	size_t used;
+	size_t size;
 	alignas(max_align_t) unsigned char data[];
 };
 
@@ -28,7 +28,7 @@ void *
 arena_alloc(struct arena *a, size_t size)
 {
 	struct arena_chunk *c = a->head;
-	void               *p;
+	void *p;
 
 	size = align_up(size ? size : 1);
 	if (c == NULL || c->size - c->used < size) {
@@ -55,7 +55,7 @@ char *
 arena_strdup(struct arena *a, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char  *p = arena_alloc(a, n);
+	char *p = arena_alloc(a, n);
 
 	memcpy(p, s, n);
 	return p;
@@ -63,7 +63,7 @@ arena_strdup(struct arena *a, const char *s)
 
 void *
 arena_grow(struct arena *a, void *old, size_t old_n, size_t new_n,
-    size_t elem_size)
+           size_t elem_size)
 {
 	void *p = arena_alloc(a, new_n * elem_size);
 
@@ -83,6 +83,6 @@ arena_release(struct arena *a)
 		free(c);
 		c = next;
 	}
-	a->head  = NULL;
+	a->head = NULL;
 	a->total = 0;
 }

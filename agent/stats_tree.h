@@ -15,6 +15,7 @@
 #include "secstat/v1/ike.pb-c.h"
 #include "secstat/v1/ipsec.pb-c.h"
 #include "secstat/v1/iscsi.pb-c.h"
+#include "secstat/v1/sa.pb-c.h"
 
 #include "arena.h"
 
@@ -23,9 +24,9 @@
 #define IKE_ERROR_CODE_BASE  13800
 
 enum key_module {
-	KEY_MODULE_IKE    = 0, /* IKEv1 */
+	KEY_MODULE_IKE = 0, /* IKEv1 */
 	KEY_MODULE_AUTHIP = 1,
-	KEY_MODULE_IKEV2  = 2,
+	KEY_MODULE_IKEV2 = 2,
 	KEY_MODULE_COUNT
 };
 
@@ -35,46 +36,48 @@ struct stats_tree {
 	struct arena arena;
 
 	/* IPSEC_STATISTICS1 */
-	Secstat__V1__IpsecStatistics                    ipsec;
-	Secstat__V1__IpsecAggregateSaStatistics         ipsec_sa;
-	Secstat__V1__IpsecEspDropPacketStatistics       ipsec_esp_drop;
-	Secstat__V1__IpsecAhDropPacketStatistics        ipsec_ah_drop;
+	Secstat__V1__IpsecStatistics ipsec;
+	Secstat__V1__IpsecAggregateSaStatistics ipsec_sa;
+	Secstat__V1__IpsecEspDropPacketStatistics ipsec_esp_drop;
+	Secstat__V1__IpsecAhDropPacketStatistics ipsec_ah_drop;
 	Secstat__V1__IpsecAggregateDropPacketStatistics ipsec_drop;
-	Secstat__V1__IpsecTrafficStatistics             ipsec_in;
-	Secstat__V1__IpsecTrafficStatistics             ipsec_out;
-	Secstat__V1__IpsecGetStatisticsResponse         ipsec_response;
+	Secstat__V1__IpsecTrafficStatistics ipsec_in;
+	Secstat__V1__IpsecTrafficStatistics ipsec_out;
+	Secstat__V1__IpsecGetStatisticsResponse ipsec_response;
 
 	/* IKEEXT_STATISTICS1 */
-	Secstat__V1__IkeextStatistics                 ike;
-	Secstat__V1__IkeextKeymoduleStatistics        km[KEY_MODULE_COUNT];
+	Secstat__V1__IkeextStatistics ike;
+	Secstat__V1__IkeextKeymoduleStatistics km[KEY_MODULE_COUNT];
 	Secstat__V1__IkeextIpVersionSpecificKeymoduleStatistics
 	    km_ip[KEY_MODULE_COUNT][IP_VERSION_COUNT];
-	uint64_t                                      km_errors[KEY_MODULE_COUNT]
-	                      [IKE_ERROR_CODE_COUNT];
-	Secstat__V1__IkeextCommonStatistics           common;
+	uint64_t km_errors[KEY_MODULE_COUNT][IKE_ERROR_CODE_COUNT];
+	Secstat__V1__IkeextCommonStatistics common;
 	Secstat__V1__IkeextIpVersionSpecificCommonStatistics
-	                                              common_ip[IP_VERSION_COUNT];
-	Secstat__V1__IkeextGetStatisticsResponse      ike_response;
+	    common_ip[IP_VERSION_COUNT];
+	Secstat__V1__IkeextGetStatisticsResponse ike_response;
 
 	/* iSCSI */
 	Secstat__V1__IscsiGetStatisticsResponse iscsi_response;
+
+	/* Per-SA detail (ListSecurityAssociations) */
+	Secstat__V1__ListSecurityAssociationsResponse sa_response;
 };
 
 /* Sets an optional field: TREE_SET(&t->ipsec_sa, active_sas, n). */
-#define TREE_SET(msg, field, v)                                               \
-	do {                                                                  \
-		(msg)->field      = (v);                                      \
-		(msg)->has_##field = 1;                                       \
+#define TREE_SET(msg, field, v)                                                \
+	do {                                                                   \
+		(msg)->field = (v);                                            \
+		(msg)->has_##field = 1;                                        \
 	} while (0)
 
 /* Adds to an optional field, making it present. */
-#define TREE_ADD(msg, field, v)                                               \
-	do {                                                                  \
-		if (!(msg)->has_##field) {                                    \
-			(msg)->field      = 0;                                \
-			(msg)->has_##field = 1;                               \
-		}                                                             \
-		(msg)->field += (v);                                          \
+#define TREE_ADD(msg, field, v)                                                \
+	do {                                                                   \
+		if (!(msg)->has_##field) {                                     \
+			(msg)->field = 0;                                      \
+			(msg)->has_##field = 1;                                \
+		}                                                              \
+		(msg)->field += (v);                                           \
 	} while (0)
 
 /* Initialises an empty tree; stats_tree_release() frees it. */
@@ -87,16 +90,25 @@ uint64_t *stats_tree_ike_errors(struct stats_tree *t, enum key_module km);
 
 /* Appends an XFRM MIB counter (name copied) to the host-wide list. */
 void stats_tree_add_xfrm_mib(struct stats_tree *t, const char *name,
-    uint64_t value);
+                             uint64_t value);
 
 /* Appends an empty namespace block (name copied) and returns it; its
  * statistics sub-messages are allocated and wired, all absent. */
-Secstat__V1__NamespaceIpsecStatistics *stats_tree_add_namespace(
-    struct stats_tree *t, const char *netns);
+Secstat__V1__NamespaceIpsecStatistics *
+stats_tree_add_namespace(struct stats_tree *t, const char *netns);
 
 /* Appends an iSCSI HBA (instance name copied) and returns it. */
 Secstat__V1__IscsiHba *stats_tree_add_hba(struct stats_tree *t,
-    const char *instance_name);
+                                          const char *instance_name);
+
+/* Appends an empty IKE SA, an IPsec SA not owned by a listed IKE SA, a
+ * CHILD_SA of `ike`, or a configured connection. Strings the caller sets
+ * must live as long as the tree: use arena_strdup(&t->arena, ...). */
+Secstat__V1__IkeSaDetail *stats_tree_add_ike_sa(struct stats_tree *t);
+Secstat__V1__IpsecSaDetail *stats_tree_add_ipsec_sa(struct stats_tree *t);
+Secstat__V1__IpsecSaDetail *
+stats_tree_add_child_sa(struct stats_tree *t, Secstat__V1__IkeSaDetail *ike);
+Secstat__V1__ConnectionDetail *stats_tree_add_connection(struct stats_tree *t);
 
 /* Prunes every block no provider filled. Call once, after the last
  * contribution. */

@@ -123,7 +123,10 @@ IDENTITY = {"cid", "usid", "unique_adapter_id", "port", "persistent_port",
             "error_code_base", "request_id", "status", "deadline_ms",
             "max_age_ms", "collected_unix_ms", "last_success_unix_ms",
             "consecutive_failures", "collect_duration_us",
-            "max_request_bytes", "collect_interval_ms"}
+            "max_request_bytes", "collect_interval_ms", "reqid",
+            "spi_in", "spi_out", "install_unix_s", "last_use_in_unix_s",
+            "last_use_out_unix_s", "ike_sa_unique_id", "unique_id",
+            "version", "local_port", "remote_port"}
 
 
 def is_identity(name):

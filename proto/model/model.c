@@ -7,7 +7,7 @@
 static const void *
 field_ptr(const ProtobufCMessage *msg, unsigned offset)
 {
-	return (const char *) msg + offset;
+	return (const char *)msg + offset;
 }
 
 static bool
@@ -20,12 +20,12 @@ static bool
 is_pointer_type(const ProtobufCFieldDescriptor *fd)
 {
 	return fd->type == PROTOBUF_C_TYPE_MESSAGE ||
-	    fd->type == PROTOBUF_C_TYPE_STRING;
+	       fd->type == PROTOBUF_C_TYPE_STRING;
 }
 
 bool
 model_field_present(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd)
+                    const ProtobufCFieldDescriptor *fd)
 {
 	if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 		return model_field_count(msg, fd) > 0;
@@ -50,7 +50,7 @@ model_field_present(const ProtobufCMessage *msg,
 
 size_t
 model_field_count(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd)
+                  const ProtobufCFieldDescriptor *fd)
 {
 	if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 		const size_t *n = field_ptr(msg, fd->quantifier_offset);
@@ -62,7 +62,7 @@ model_field_count(const ProtobufCMessage *msg,
 /* Address of element i: repeated fields hold a pointer to an array. */
 static const void *
 element_ptr(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
-    size_t i, size_t elem_size)
+            size_t i, size_t elem_size)
 {
 	if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 		const char *const *array = field_ptr(msg, fd->offset);
@@ -72,8 +72,8 @@ element_ptr(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 }
 
 uint64_t
-model_field_u64(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd, size_t i)
+model_field_u64(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
+                size_t i)
 {
 	const void *p;
 
@@ -84,20 +84,20 @@ model_field_u64(const ProtobufCMessage *msg,
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 		p = element_ptr(msg, fd, i, sizeof(uint64_t));
-		return *(const uint64_t *) p;
+		return *(const uint64_t *)p;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
 	case PROTOBUF_C_TYPE_ENUM:
 		p = element_ptr(msg, fd, i, sizeof(uint32_t));
-		return *(const uint32_t *) p;
+		return *(const uint32_t *)p;
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
 		p = element_ptr(msg, fd, i, sizeof(int32_t));
-		return (uint64_t) (int64_t) * (const int32_t *) p;
+		return (uint64_t)(int64_t) * (const int32_t *)p;
 	case PROTOBUF_C_TYPE_BOOL:
 		p = element_ptr(msg, fd, i, sizeof(protobuf_c_boolean));
-		return *(const protobuf_c_boolean *) p ? 1 : 0;
+		return *(const protobuf_c_boolean *)p ? 1 : 0;
 	case PROTOBUF_C_TYPE_FLOAT:
 	case PROTOBUF_C_TYPE_DOUBLE:
 	case PROTOBUF_C_TYPE_STRING:
@@ -110,7 +110,7 @@ model_field_u64(const ProtobufCMessage *msg,
 
 const ProtobufCMessage *
 model_field_message(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd, size_t i)
+                    const ProtobufCFieldDescriptor *fd, size_t i)
 {
 	const ProtobufCMessage *const *p;
 
@@ -124,9 +124,9 @@ model_field_message(const ProtobufCMessage *msg,
 
 void
 model_field_set_u64(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
-    uint64_t v)
+                    uint64_t v)
 {
-	void *p = (char *) msg + fd->offset;
+	void *p = (char *)msg + fd->offset;
 
 	switch (fd->type) {
 	case PROTOBUF_C_TYPE_UINT64:
@@ -134,7 +134,7 @@ model_field_set_u64(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		*(uint64_t *) p = v;
+		*(uint64_t *)p = v;
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
@@ -142,10 +142,10 @@ model_field_set_u64(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_ENUM:
-		*(uint32_t *) p = (uint32_t) v;
+		*(uint32_t *)p = (uint32_t)v;
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
-		*(protobuf_c_boolean *) p = v != 0;
+		*(protobuf_c_boolean *)p = v != 0;
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 	case PROTOBUF_C_TYPE_DOUBLE:
@@ -155,7 +155,7 @@ model_field_set_u64(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 		return;
 	}
 	if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && !is_oneof(fd)) {
-		*(protobuf_c_boolean *) ((char *) msg + fd->quantifier_offset) =
+		*(protobuf_c_boolean *)((char *)msg + fd->quantifier_offset) =
 		    1;
 	}
 }
@@ -191,34 +191,34 @@ path_push(char *path, size_t len, const char *name, long index)
 	int n;
 
 	n = snprintf(path + len, MODEL_PATH_MAX - len, "%s%s", len ? "." : "",
-	    name);
-	if (n < 0 || (size_t) n >= MODEL_PATH_MAX - len) {
+	             name);
+	if (n < 0 || (size_t)n >= MODEL_PATH_MAX - len) {
 		return 0;
 	}
-	len += (size_t) n;
+	len += (size_t)n;
 	if (index >= 0) {
 		n = snprintf(path + len, MODEL_PATH_MAX - len, "[%ld]", index);
-		if (n < 0 || (size_t) n >= MODEL_PATH_MAX - len) {
+		if (n < 0 || (size_t)n >= MODEL_PATH_MAX - len) {
 			return 0;
 		}
-		len += (size_t) n;
+		len += (size_t)n;
 	}
 	return len;
 }
 
 static int
 walk(const ProtobufCMessage *msg, char *path, size_t len, model_stat_fn fn,
-    void *arg)
+     void *arg)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
-	static const struct stat_field_meta no_meta = {
-	    NULL, NULL, STAT_NONE, "", ""};
+	static const struct stat_field_meta no_meta = {NULL, NULL, STAT_NONE,
+	                                               "", ""};
 
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &desc->fields[i];
-		const struct stat_field_meta   *meta;
+		const struct stat_field_meta *meta;
 		size_t n = model_field_count(msg, fd);
-		bool   repeated = fd->label == PROTOBUF_C_LABEL_REPEATED;
+		bool repeated = fd->label == PROTOBUF_C_LABEL_REPEATED;
 
 		if (n == 0) {
 			continue;
@@ -226,21 +226,21 @@ walk(const ProtobufCMessage *msg, char *path, size_t len, model_stat_fn fn,
 		meta = stat_meta_field(desc, i);
 		for (size_t k = 0; k < n; k++) {
 			size_t l = path_push(path, len, json_name(desc, i),
-			    repeated ? (long) k : -1);
-			int    rv;
+			                     repeated ? (long)k : -1);
+			int rv;
 
 			if (l == 0) {
 				continue; /* too deep to name: skip */
 			}
 			if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
 				rv = walk(model_field_message(msg, fd, k), path,
-				    l, fn, arg);
+				          l, fn, arg);
 			} else if (is_numeric(fd)) {
 				struct model_stat st = {
-				    .path  = path,
-				    .msg   = msg,
-				    .fd    = fd,
-				    .meta  = meta != NULL ? meta : &no_meta,
+				    .path = path,
+				    .msg = msg,
+				    .fd = fd,
+				    .meta = meta != NULL ? meta : &no_meta,
 				    .index = k,
 				    .value = model_field_u64(msg, fd, k),
 				};
@@ -259,9 +259,9 @@ walk(const ProtobufCMessage *msg, char *path, size_t len, model_stat_fn fn,
 
 int
 model_walk(const ProtobufCMessage *msg, const char *prefix, model_stat_fn fn,
-    void *arg)
+           void *arg)
 {
-	char   path[MODEL_PATH_MAX];
+	char path[MODEL_PATH_MAX];
 	size_t len = 0;
 
 	path[0] = '\0';
@@ -275,7 +275,7 @@ bool
 model_prune(ProtobufCMessage *msg)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
-	bool                              any  = false;
+	bool any = false;
 
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &desc->fields[i];
@@ -284,12 +284,13 @@ model_prune(ProtobufCMessage *msg)
 		    fd->label != PROTOBUF_C_LABEL_REPEATED &&
 		    model_field_present(msg, fd)) {
 			ProtobufCMessage **sub =
-			    (ProtobufCMessage **) ((char *) msg + fd->offset);
+			    (ProtobufCMessage **)((char *)msg + fd->offset);
 			if (!model_prune(*sub)) {
 				*sub = NULL;
 				if (is_oneof(fd)) {
-					*(uint32_t *) ((char *) msg +
-					    fd->quantifier_offset) = 0;
+					*(uint32_t *)((char *)msg +
+					              fd->quantifier_offset) =
+					    0;
 				}
 				continue;
 			}
@@ -298,8 +299,9 @@ model_prune(ProtobufCMessage *msg)
 		    fd->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = model_field_count(msg, fd);
 			for (size_t k = 0; k < n; k++) {
-				ProtobufCMessage *sub = (ProtobufCMessage *)
-				    model_field_message(msg, fd, k);
+				ProtobufCMessage *sub =
+				    (ProtobufCMessage *)model_field_message(
+				        msg, fd, k);
 				model_prune(sub);
 			}
 		}
@@ -314,7 +316,7 @@ void
 model_write_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
 		case '"':
 			fputs("\\\"", out);
@@ -355,11 +357,12 @@ newline(FILE *out, int indent, int depth)
 }
 
 static void write_json(FILE *out, const ProtobufCMessage *msg, int indent,
-    int depth);
+                       int depth);
 
 static void
 write_json_value(FILE *out, const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd, size_t k, int indent, int depth)
+                 const ProtobufCFieldDescriptor *fd, size_t k, int indent,
+                 int depth)
 {
 	switch (fd->type) {
 	case PROTOBUF_C_TYPE_MESSAGE:
@@ -376,13 +379,14 @@ write_json_value(FILE *out, const ProtobufCMessage *msg,
 		break;
 	case PROTOBUF_C_TYPE_ENUM: {
 		const ProtobufCEnumDescriptor *ed = fd->descriptor;
-		const ProtobufCEnumValue      *ev = protobuf_c_enum_descriptor_get_value(
-                    ed, (int) model_field_u64(msg, fd, k));
+		const ProtobufCEnumValue *ev =
+		    protobuf_c_enum_descriptor_get_value(
+		        ed, (int)model_field_u64(msg, fd, k));
 		if (ev != NULL) {
 			model_write_json_string(out, ev->name);
 		} else {
 			fprintf(out, "%" PRId64,
-			    (int64_t) (int32_t) model_field_u64(msg, fd, k));
+			        (int64_t)(int32_t)model_field_u64(msg, fd, k));
 		}
 		break;
 	}
@@ -392,7 +396,7 @@ write_json_value(FILE *out, const ProtobufCMessage *msg,
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		fprintf(out, "%" PRId64, (int64_t) model_field_u64(msg, fd, k));
+		fprintf(out, "%" PRId64, (int64_t)model_field_u64(msg, fd, k));
 		break;
 	case PROTOBUF_C_TYPE_BYTES: {
 		const ProtobufCBinaryData *b =
@@ -416,8 +420,8 @@ write_json_value(FILE *out, const ProtobufCMessage *msg,
 static void
 write_json(FILE *out, const ProtobufCMessage *msg, int indent, int depth)
 {
-	const ProtobufCMessageDescriptor *desc  = msg->descriptor;
-	bool                              first = true;
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+	bool first = true;
 
 	fputc('{', out);
 	for (unsigned i = 0; i < desc->n_fields; i++) {
@@ -440,8 +444,8 @@ write_json(FILE *out, const ProtobufCMessage *msg, int indent, int depth)
 				if (k > 0) {
 					fputs(indent < 0 ? "," : ", ", out);
 				}
-				write_json_value(
-				    out, msg, fd, k, indent, depth + 1);
+				write_json_value(out, msg, fd, k, indent,
+				                 depth + 1);
 			}
 			fputc(']', out);
 		} else {

@@ -22,33 +22,34 @@
 
 /* Whether an optional or oneof field is set; repeated: non-empty. */
 bool model_field_present(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd);
+                         const ProtobufCFieldDescriptor *fd);
 
 /* Number of elements of a repeated field; 1 or 0 for others. */
 size_t model_field_count(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd);
+                         const ProtobufCFieldDescriptor *fd);
 
 /* Element `i` of a numeric or bool field widened to uint64 (signed
  * values are cast). Only meaningful for numeric types. */
 uint64_t model_field_u64(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd, size_t i);
+                         const ProtobufCFieldDescriptor *fd, size_t i);
 
 /* Element `i` of a message-typed field, or NULL. */
 const ProtobufCMessage *model_field_message(const ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd, size_t i);
+                                            const ProtobufCFieldDescriptor *fd,
+                                            size_t i);
 
 /* Sets an optional numeric field (and its has_ flag). */
 void model_field_set_u64(ProtobufCMessage *msg,
-    const ProtobufCFieldDescriptor *fd, uint64_t v);
+                         const ProtobufCFieldDescriptor *fd, uint64_t v);
 
 /* One present statistic (numeric field element) met by model_walk(). */
 struct model_stat {
-	const char                     *path; /* dotted JSON-name path */
-	const ProtobufCMessage         *msg;  /* message holding the field */
+	const char *path;            /* dotted JSON-name path */
+	const ProtobufCMessage *msg; /* message holding the field */
 	const ProtobufCFieldDescriptor *fd;
-	const struct stat_field_meta   *meta; /* kind, unit, help */
-	size_t                          index; /* element of a repeated field */
-	uint64_t                        value;
+	const struct stat_field_meta *meta; /* kind, unit, help */
+	size_t index;                       /* element of a repeated field */
+	uint64_t value;
 };
 
 /* Called for every present numeric field element, depth first in field
@@ -58,7 +59,7 @@ typedef int (*model_stat_fn)(const struct model_stat *st, void *arg);
 /* Walks `msg`; `prefix` (may be NULL) starts every path. Labels (fields
  * of kind STAT_NONE) are visited too: callers filter on meta->kind. */
 int model_walk(const ProtobufCMessage *msg, const char *prefix,
-    model_stat_fn fn, void *arg);
+               model_stat_fn fn, void *arg);
 
 /* Clears every sub-message pointer whose message holds nothing present,
  * recursively, so absent blocks stay absent on the wire. Returns true
