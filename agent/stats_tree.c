@@ -231,6 +231,66 @@ stats_tree_add_connection(struct stats_tree *t)
 	return c;
 }
 
+static size_t
+spi_hash(uint32_t spi, size_t cap)
+{
+	/* SPIs are random per RFC 4303, but not every implementation's are:
+	 * mix the bits anyway (Knuth's multiplicative hash). */
+	return (size_t)((spi * 2654435761u) & (cap - 1));
+}
+
+static void
+spi_insert(uint32_t *slots, size_t cap, uint32_t spi)
+{
+	size_t i = spi_hash(spi, cap);
+
+	while (slots[i] != 0 && slots[i] != spi) {
+		i = (i + 1) & (cap - 1);
+	}
+	slots[i] = spi;
+}
+
+void
+stats_tree_note_spi(struct stats_tree *t, uint32_t spi)
+{
+	struct spi_set *s = &t->counted_spis;
+
+	if (spi == 0 || stats_tree_spi_counted(t, spi)) {
+		return;
+	}
+	if ((s->n + 1) * 2 > s->cap) { /* keep the load factor under 1/2 */
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		uint32_t *slots = arena_alloc(&t->arena, cap * sizeof(*slots));
+
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->slots[i] != 0) {
+				spi_insert(slots, cap, s->slots[i]);
+			}
+		}
+		s->slots = slots;
+		s->cap = cap;
+	}
+	spi_insert(s->slots, s->cap, spi);
+	s->n++;
+}
+
+bool
+stats_tree_spi_counted(const struct stats_tree *t, uint32_t spi)
+{
+	const struct spi_set *s = &t->counted_spis;
+
+	if (s->cap == 0 || spi == 0) {
+		return false;
+	}
+	for (size_t i = spi_hash(spi, s->cap); s->slots[i] != 0;
+	     i = (i + 1) & (s->cap - 1)) {
+		if (s->slots[i] == spi) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void
 stats_tree_finish(struct stats_tree *t)
 {

@@ -9,6 +9,7 @@
 #ifndef SECSTAT_AGENT_STATS_TREE_H
 #define SECSTAT_AGENT_STATS_TREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +33,22 @@ enum key_module {
 
 enum ip_version { IP_V4 = 0, IP_V6 = 1, IP_VERSION_COUNT };
 
+/*
+ * SPIs of the IPsec SAs whose traffic is already counted in the tree.
+ * Providers contribute in registry order (kernel first); a later source
+ * that sees the same SA (an IKE daemon listing its CHILD_SAs) skips the
+ * SPIs found here, so nothing is counted twice. Open addressing in the
+ * tree's arena.
+ */
+struct spi_set {
+	uint32_t *slots; /* 0 = empty; SPI 0 is reserved by RFC 4303 */
+	size_t cap;      /* power of two */
+	size_t n;
+};
+
 struct stats_tree {
 	struct arena arena;
+	struct spi_set counted_spis;
 
 	/* IPSEC_STATISTICS1 */
 	Secstat__V1__IpsecStatistics ipsec;
@@ -109,6 +124,11 @@ Secstat__V1__IpsecSaDetail *stats_tree_add_ipsec_sa(struct stats_tree *t);
 Secstat__V1__IpsecSaDetail *
 stats_tree_add_child_sa(struct stats_tree *t, Secstat__V1__IkeSaDetail *ike);
 Secstat__V1__ConnectionDetail *stats_tree_add_connection(struct stats_tree *t);
+
+/* Records that the traffic of the SA with this SPI is in the tree. */
+void stats_tree_note_spi(struct stats_tree *t, uint32_t spi);
+/* Whether an earlier provider already counted the SA with this SPI. */
+bool stats_tree_spi_counted(const struct stats_tree *t, uint32_t spi);
 
 /* Prunes every block no provider filled. Call once, after the last
  * contribution. */
