@@ -10,6 +10,9 @@ extern const struct provider_ops procfs_provider;
 #ifdef SECSTAT_PROVIDER_SIM
 extern const struct provider_ops sim_provider;
 #endif
+#ifdef SECSTAT_PROVIDER_WHACK
+extern const struct provider_ops whack_provider;
+#endif
 
 const struct provider_ops *const providers_builtin[] = {
 #ifdef SECSTAT_PROVIDER_PROCFS
@@ -17,6 +20,9 @@ const struct provider_ops *const providers_builtin[] = {
 #endif
 #ifdef SECSTAT_PROVIDER_SIM
     &sim_provider,
+#endif
+#ifdef SECSTAT_PROVIDER_WHACK
+    &whack_provider,
 #endif
     NULL,
 };
