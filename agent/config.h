@@ -25,8 +25,8 @@ struct agent_config {
 	char   *config_file;          /* --config FILE, or NULL */
 	bool    log_syslog;           /* --syslog */
 	int     log_level;            /* --log-level, syslog priority */
-};
 	char   *whack_path; /* --whack PATH: ipsec wrapper or whack binary, default "ipsec" */
 	char   *whack_ctl;  /* --whack-ctl PATH: pluto control socket, NULL = whack's default */
+};
 
 #endif /* SECSTAT_AGENT_CONFIG_H */
