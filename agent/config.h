@@ -9,24 +9,47 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_DEFAULT_IPC_URL "ipc:///run/secstat/secstatd.sock"
 
 struct agent_config {
-	char  **listen; /* --listen URL (repeatable) */
-	size_t  n_listen;
-	char  **providers; /* --provider NAME[,NAME] ; none = auto-detect */
-	size_t  n_providers;
-	char   *procfs_root; /* --procfs-root DIR, default "/proc" */
-	char   *sysfs_root;  /* --sysfs-root DIR, default "/sys" */
-	uint64_t sim_seed;   /* --sim-seed N, default 1 */
-	char   *hostname;    /* --hostname NAME; NULL = gethostname() */
+	char **listen; /* --listen URL (repeatable) */
+	size_t n_listen;
+	char **providers; /* --provider NAME[,NAME] ; none = auto-detect */
+	size_t n_providers;
+	char *procfs_root; /* --procfs-root DIR, default "/proc" */
+	char *sysfs_root;  /* --sysfs-root DIR, default "/sys" */
+	uint64_t sim_seed; /* --sim-seed N, default 1 */
+	char *hostname;    /* --hostname NAME; NULL = gethostname() */
 	unsigned collect_interval_ms; /* --collect-interval MS, default 1000 */
-	char   *config_file;          /* --config FILE, or NULL */
-	bool    log_syslog;           /* --syslog */
-	int     log_level;            /* --log-level, syslog priority */
-	char   *whack_path; /* --whack PATH: ipsec wrapper or whack binary, default "ipsec" */
-	char   *whack_ctl;  /* --whack-ctl PATH: pluto control socket, NULL = whack's default */
+	char *config_file;            /* --config FILE, or NULL */
+	bool log_syslog;              /* --syslog */
+	int log_level;                /* --log-level, syslog priority */
+	char *whack_path; /* --whack PATH: ipsec wrapper or whack binary,
+	                     default "ipsec" */
+	char *whack_ctl;  /* --whack-ctl PATH: pluto control socket, NULL =
+	                     whack's default */
 };
+
+/* Exit status of a usage or configuration error (sysexits EX_USAGE). */
+#define CONFIG_EXIT_USAGE 64
+
+/* Bounds of --collect-interval, in milliseconds. */
+#define CONFIG_INTERVAL_MIN_MS 10
+#define CONFIG_INTERVAL_MAX_MS 3600000
+
+/*
+ * Fills `cfg` from the defaults, then the --config file, then the rest of
+ * the command line (a repeatable option given on the command line
+ * replaces the file's values). Returns 0 to run the agent, 1 when --help
+ * or --version was printed to `out` (exit 0), or -EINVAL after writing
+ * the reason to `err` (file errors as FILE:LINE: message). `cfg` must be
+ * released with config_free() whatever the result.
+ */
+int config_load(struct agent_config *cfg, int argc, char *argv[], FILE *out,
+                FILE *err);
+void config_free(struct agent_config *cfg);
+void config_usage(FILE *out);
 
 #endif /* SECSTAT_AGENT_CONFIG_H */

@@ -1,0 +1,593 @@
+/*
+ * Command line and config file. Both go through one option table: a key
+ * of the INI file is the long option name, and one setter per option
+ * validates the value wherever it comes from, so the two can never
+ * disagree about what is valid.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "providers/providers.h"
+
+#ifndef SECSTAT_VERSION
+#error "SECSTAT_VERSION must be defined by the build"
+#endif
+
+#define CONFIG_HOSTNAME_MAX 255
+#define CONFIG_ERR_MAX      256
+
+enum option_id {
+	OPT_LISTEN,
+	OPT_CONFIG,
+	OPT_PROVIDER,
+	OPT_PROCFS_ROOT,
+	OPT_SYSFS_ROOT,
+	OPT_SIM_SEED,
+	OPT_HOSTNAME,
+	OPT_COLLECT_INTERVAL,
+	OPT_LOG_LEVEL,
+	OPT_SYSLOG,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_COUNT
+};
+
+/* Writes the reason of a rejected value into err (CONFIG_ERR_MAX). */
+typedef int (*option_set_fn)(struct agent_config *cfg, const char *value,
+                             char *err);
+
+struct option_def {
+	const char *name;
+	int has_arg;
+	bool in_file;    /* accepted as a config file key */
+	bool repeatable; /* values accumulate */
+	const char *arg; /* argument name in the usage text */
+	const char *help;
+	option_set_fn set;
+};
+
+static int set_listen(struct agent_config *, const char *, char *);
+static int set_config(struct agent_config *, const char *, char *);
+static int set_provider(struct agent_config *, const char *, char *);
+static int set_procfs_root(struct agent_config *, const char *, char *);
+static int set_sysfs_root(struct agent_config *, const char *, char *);
+static int set_sim_seed(struct agent_config *, const char *, char *);
+static int set_hostname(struct agent_config *, const char *, char *);
+static int set_collect_interval(struct agent_config *, const char *, char *);
+static int set_log_level(struct agent_config *, const char *, char *);
+static int set_syslog(struct agent_config *, const char *, char *);
+
+static const struct option_def options[OPT_COUNT] = {
+    [OPT_LISTEN] =
+        {"listen", required_argument, true, true, "URL",
+         "listen on URL (tcp://HOST:PORT or ipc:///PATH); repeatable; "
+         "default " CONFIG_DEFAULT_IPC_URL,
+         set_listen},
+    [OPT_CONFIG] =
+        {"config", required_argument, false, false, "FILE",
+         "read options from the INI file FILE (keys are the long option "
+         "names); the command line overrides it",
+         set_config},
+    [OPT_PROVIDER] =
+        {"provider", required_argument, true, true, "NAME[,NAME...]",
+         "enable these providers only; default: every provider whose source "
+         "is present (simulated ones only when named)",
+         set_provider},
+    [OPT_PROCFS_ROOT] = {"procfs-root", required_argument, true, false, "DIR",
+                         "read procfs under DIR (default /proc)",
+                         set_procfs_root},
+    [OPT_SYSFS_ROOT] = {"sysfs-root", required_argument, true, false, "DIR",
+                        "read sysfs under DIR (default /sys)", set_sysfs_root},
+    [OPT_SIM_SEED] = {"sim-seed", required_argument, true, false, "N",
+                      "seed of the sim provider (default 1)", set_sim_seed},
+    [OPT_HOSTNAME] = {"hostname", required_argument, true, false, "NAME",
+                      "host name to report (default: the system's)",
+                      set_hostname},
+    [OPT_COLLECT_INTERVAL] = {"collect-interval", required_argument, true,
+                              false, "MS",
+                              "collect and rebuild the snapshot every MS ms "
+                              "(default 1000)",
+                              set_collect_interval},
+    [OPT_LOG_LEVEL] = {"log-level", required_argument, true, false, "LEVEL",
+                       "error, warning, notice, info (default) or debug",
+                       set_log_level},
+    [OPT_SYSLOG] = {"syslog", no_argument, true, false, NULL,
+                    "log to syslog as well as stderr", set_syslog},
+    [OPT_VERSION] = {"version", no_argument, false, false, NULL,
+                     "print the version and exit", NULL},
+    [OPT_HELP] = {"help", no_argument, false, false, NULL,
+                  "print this help and exit", NULL},
+};
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		fputs("secstatd: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static void
+replace_string(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+static void
+list_append(char ***list, size_t *n, const char *value)
+{
+	char **p = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (p == NULL) {
+		fputs("secstatd: out of memory\n", stderr);
+		abort();
+	}
+	p[*n] = xstrdup(value);
+	*list = p;
+	(*n)++;
+}
+
+static void
+list_clear(char ***list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free((*list)[i]);
+	}
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+static int errf(char *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+errf(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, CONFIG_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long n;
+
+	/* strtoull accepts "-1" as ULLONG_MAX: refuse any sign. */
+	if (*s == '\0' || *s == '-' || *s == '+') {
+		return -EINVAL;
+	}
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0') {
+		return -EINVAL;
+	}
+	*v = n;
+	return 0;
+}
+
+static int
+set_listen(struct agent_config *cfg, const char *v, char *err)
+{
+	static const char *const schemes[] = {"tcp://", "tcp4://", "tcp6://",
+	                                      "ipc://"};
+	bool ok = false;
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(v, schemes[i], n) == 0 && v[n] != '\0') {
+			ok = true;
+		}
+	}
+	if (!ok) {
+		return errf(
+		    err,
+		    "'%s' is not a listen URL (tcp://HOST:PORT or ipc:///PATH)",
+		    v);
+	}
+	list_append(&cfg->listen, &cfg->n_listen, v);
+	return 0;
+}
+
+static int
+set_config(struct agent_config *cfg, const char *v, char *err)
+{
+	replace_string(&cfg->config_file, v);
+	return 0;
+}
+
+static void
+builtin_names(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; providers_builtin[i] != NULL && n < len; i++) {
+		int m = snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+		                 providers_builtin[i]->name);
+		if (m < 0) {
+			break;
+		}
+		n += (size_t)m;
+	}
+}
+
+static int
+set_provider(struct agent_config *cfg, const char *v, char *err)
+{
+	char *copy = xstrdup(v);
+	char *save = NULL;
+	char *name;
+	int rv = 0;
+
+	if (*v == '\0') {
+		rv = errf(err, "empty provider list");
+		goto out;
+	}
+	for (name = strtok_r(copy, ",", &save); name != NULL;
+	     name = strtok_r(NULL, ",", &save)) {
+		bool dup = false;
+
+		name += strspn(name, " \t");
+		name[strcspn(name, " \t")] = '\0';
+		if (providers_find(name) == NULL) {
+			char known[128];
+
+			builtin_names(known, sizeof(known));
+			rv = errf(err, "unknown provider '%s' (built in: %s)",
+			          name, known);
+			goto out;
+		}
+		for (size_t i = 0; i < cfg->n_providers; i++) {
+			dup = dup || strcmp(cfg->providers[i], name) == 0;
+		}
+		if (!dup) {
+			list_append(&cfg->providers, &cfg->n_providers, name);
+		}
+	}
+out:
+	free(copy);
+	return rv;
+}
+
+static int
+set_root(char **slot, const char *v, char *err)
+{
+	if (*v == '\0') {
+		return errf(err, "empty directory");
+	}
+	replace_string(slot, v);
+	return 0;
+}
+
+static int
+set_procfs_root(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->procfs_root, v, err);
+}
+
+static int
+set_sysfs_root(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->sysfs_root, v, err);
+}
+
+static int
+set_sim_seed(struct agent_config *cfg, const char *v, char *err)
+{
+	if (parse_u64(v, &cfg->sim_seed) != 0) {
+		return errf(err, "'%s' is not an unsigned 64-bit number", v);
+	}
+	return 0;
+}
+
+static int
+set_hostname(struct agent_config *cfg, const char *v, char *err)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > CONFIG_HOSTNAME_MAX) {
+		return errf(err, "host name must have 1 to %d characters",
+		            CONFIG_HOSTNAME_MAX);
+	}
+	replace_string(&cfg->hostname, v);
+	return 0;
+}
+
+static int
+set_collect_interval(struct agent_config *cfg, const char *v, char *err)
+{
+	uint64_t ms;
+
+	if (parse_u64(v, &ms) != 0 || ms < CONFIG_INTERVAL_MIN_MS ||
+	    ms > CONFIG_INTERVAL_MAX_MS) {
+		return errf(err,
+		            "'%s' is not a number of milliseconds from %d "
+		            "to %d",
+		            v, CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS);
+	}
+	cfg->collect_interval_ms = (unsigned)ms;
+	return 0;
+}
+
+static int
+set_log_level(struct agent_config *cfg, const char *v, char *err)
+{
+	int level = log_level_parse(v);
+
+	if (level < 0) {
+		return errf(err,
+		            "'%s' is not a log level (error, warning, "
+		            "notice, info, debug)",
+		            v);
+	}
+	cfg->log_level = level;
+	return 0;
+}
+
+static int
+set_syslog(struct agent_config *cfg, const char *v, char *err)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	if (v == NULL) { /* the command line flag */
+		cfg->log_syslog = true;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			cfg->log_syslog = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			cfg->log_syslog = false;
+			return 0;
+		}
+	}
+	return errf(err, "'%s' is not a boolean (yes or no)", v);
+}
+
+void
+config_usage(FILE *out)
+{
+	fprintf(out, "usage: secstatd [OPTION]...\n"
+	             "Serve IPsec, IKE and iSCSI statistics in the shape of "
+	             "the Windows APIs.\n\n");
+	for (int i = 0; i < OPT_COUNT; i++) {
+		char lhs[64];
+
+		snprintf(lhs, sizeof(lhs), "--%s%s%s", options[i].name,
+		         options[i].arg ? " " : "",
+		         options[i].arg ? options[i].arg : "");
+		fprintf(out, "  %-30s %s\n", lhs, options[i].help);
+	}
+	fprintf(out, "\nProviders built in:");
+	for (size_t i = 0; providers_builtin[i] != NULL; i++) {
+		fprintf(out, " %s%s", providers_builtin[i]->name,
+		        providers_builtin[i]->simulated ? " (simulated)" : "");
+	}
+	fprintf(out,
+	        "\nExit status: 0 after SIGTERM or SIGINT, %d on a usage "
+	        "error, 1 on a start-up failure.\n",
+	        CONFIG_EXIT_USAGE);
+}
+
+/* State of one config file parse. */
+struct ini_state {
+	struct agent_config *cfg;
+	char err[CONFIG_ERR_MAX + 64]; /* first error only */
+};
+
+static int
+ini_handler_fn(void *user, const char *section, const char *name,
+               const char *value)
+{
+	struct ini_state *st = user;
+	char err[CONFIG_ERR_MAX];
+	int rv;
+
+	if (st->err[0] != '\0') {
+		return 0; /* report the first error, not a cascade */
+	}
+	if (section[0] != '\0') {
+		snprintf(st->err, sizeof(st->err),
+		         "sections are not supported ([%s])", section);
+		return 0;
+	}
+	for (int i = 0; i < OPT_COUNT; i++) {
+		if (strcmp(options[i].name, name) != 0) {
+			continue;
+		}
+		if (!options[i].in_file) {
+			snprintf(st->err, sizeof(st->err),
+			         "'%s' is a command line option only", name);
+			return 0;
+		}
+		rv = options[i].set(st->cfg, value, err);
+		if (rv != 0) {
+			snprintf(st->err, sizeof(st->err), "%s: %s", name, err);
+			return 0;
+		}
+		return 1;
+	}
+	snprintf(st->err, sizeof(st->err), "unknown key '%s'", name);
+	return 0;
+}
+
+static int
+load_file(struct agent_config *cfg, const char *path, FILE *err)
+{
+	struct ini_state st = {.cfg = cfg};
+	FILE *f = fopen(path, "r");
+	int line;
+
+	if (f == NULL) {
+		fprintf(err, "secstatd: %s: %s\n", path, strerror(errno));
+		return -EINVAL;
+	}
+	line = ini_parse_file(f, ini_handler_fn, &st);
+	fclose(f);
+	if (line == 0) {
+		return 0;
+	}
+	if (line < 0) {
+		fprintf(err, "secstatd: %s: cannot parse (out of memory)\n",
+		        path);
+	} else if (st.err[0] != '\0') {
+		fprintf(err, "%s:%d: %s\n", path, line, st.err);
+	} else {
+		fprintf(err, "%s:%d: syntax error (expected key = value)\n",
+		        path, line);
+	}
+	return -EINVAL;
+}
+
+static void
+set_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->procfs_root = xstrdup("/proc");
+	cfg->sysfs_root = xstrdup("/sys");
+	cfg->sim_seed = 1;
+	cfg->collect_interval_ms = 1000;
+	cfg->log_level = LOG_INFO;
+}
+
+int
+config_load(struct agent_config *cfg, int argc, char *argv[], FILE *out,
+            FILE *err)
+{
+	struct option longopts[OPT_COUNT + 1];
+	struct {
+		int id;
+		const char *value;
+	} *given = NULL;
+	size_t n_given = 0;
+	bool cleared[OPT_COUNT] = {false};
+	char msg[CONFIG_ERR_MAX];
+	int rv = 0;
+	int c;
+
+	set_defaults(cfg);
+	for (int i = 0; i < OPT_COUNT; i++) {
+		longopts[i] = (struct option){options[i].name,
+		                              options[i].has_arg, NULL, i};
+	}
+	longopts[OPT_COUNT] = (struct option){NULL, 0, NULL, 0};
+	given = calloc((size_t)argc + 1, sizeof(*given));
+	if (given == NULL) {
+		rv = -ENOMEM;
+		goto out;
+	}
+
+	/* First pass: collect, so that the file can be applied before the
+	 * command line whatever the position of --config. */
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			const char *what = argv[optind - 1];
+			fprintf(err, "secstatd: %s '%s'\n",
+			        c == ':' ? "missing argument to"
+			                 : "unrecognized option",
+			        what);
+			rv = -EINVAL;
+			goto usage;
+		}
+		if (c == OPT_HELP) {
+			config_usage(out);
+			rv = 1;
+			goto out;
+		}
+		if (c == OPT_VERSION) {
+			fprintf(out, "secstatd %s\n", SECSTAT_VERSION);
+			rv = 1;
+			goto out;
+		}
+		given[n_given].id = c;
+		given[n_given].value = optarg;
+		n_given++;
+	}
+	if (optind < argc) {
+		fprintf(err, "secstatd: unexpected argument '%s'\n",
+		        argv[optind]);
+		rv = -EINVAL;
+		goto usage;
+	}
+
+	for (size_t i = 0; i < n_given; i++) {
+		if (given[i].id == OPT_CONFIG) {
+			set_config(cfg, given[i].value, msg);
+		}
+	}
+	if (cfg->config_file != NULL &&
+	    (rv = load_file(cfg, cfg->config_file, err)) != 0) {
+		goto out;
+	}
+
+	for (size_t i = 0; i < n_given; i++) {
+		const struct option_def *o = &options[given[i].id];
+
+		if (given[i].id == OPT_CONFIG) {
+			continue;
+		}
+		if (o->repeatable && !cleared[given[i].id]) {
+			/* The command line replaces the file's list. */
+			cleared[given[i].id] = true;
+			if (given[i].id == OPT_LISTEN) {
+				list_clear(&cfg->listen, &cfg->n_listen);
+			} else {
+				list_clear(&cfg->providers, &cfg->n_providers);
+			}
+		}
+		if (o->set(cfg, given[i].value, msg) != 0) {
+			fprintf(err, "secstatd: --%s: %s\n", o->name, msg);
+			rv = -EINVAL;
+			goto usage;
+		}
+	}
+	if (cfg->n_listen == 0) {
+		list_append(&cfg->listen, &cfg->n_listen,
+		            CONFIG_DEFAULT_IPC_URL);
+	}
+	goto out;
+
+usage:
+	fprintf(err, "Try 'secstatd --help' for more information.\n");
+out:
+	free(given);
+	return rv;
+}
+
+void
+config_free(struct agent_config *cfg)
+{
+	list_clear(&cfg->listen, &cfg->n_listen);
+	list_clear(&cfg->providers, &cfg->n_providers);
+	free(cfg->procfs_root);
+	free(cfg->sysfs_root);
+	free(cfg->hostname);
+	free(cfg->config_file);
+	memset(cfg, 0, sizeof(*cfg));
+}

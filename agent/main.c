@@ -1,0 +1,167 @@
+/*
+ * secstatd: configuration, start-up in dependency order (providers,
+ * collector, server), then the main thread waits for SIGTERM or SIGINT
+ * and stops everything in reverse order.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <nng/nng.h>
+
+#include "collector.h"
+#include "config.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "methods.h"
+#include "providers/providers.h"
+#include "registry.h"
+#include "server.h"
+#include "snapshot.h"
+
+#define MAX_PROVIDERS 32
+
+/* Creates the directory of an ipc:// URL's socket when missing (the
+ * default URL lives under /run, which is empty after boot). */
+static int
+make_ipc_dir(const char *url)
+{
+	const char *path = url + strlen("ipc://");
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir) {
+		return 0;
+	}
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		int rv = -errno;
+		log_err("cannot create %s: %s", dir, strerror(errno));
+		return rv;
+	}
+	return 0;
+}
+
+static int
+run(const struct agent_config *cfg, const sigset_t *stop_signals)
+{
+	const struct provider_ops *enabled[MAX_PROVIDERS];
+	size_t n_enabled = 0;
+	struct hostinfo host;
+	struct registry *reg = NULL;
+	struct collector *collector = NULL;
+	struct server *server = NULL;
+	struct snapshot_source src;
+	uint8_t *caps = NULL;
+	size_t caps_len = 0;
+	struct registry_params params = {
+	    .interval_ms = cfg->collect_interval_ms,
+	};
+	int rv;
+	int sig;
+
+	if ((rv = hostinfo_init(&host, cfg)) != 0) {
+		log_err("host identity: %s", strerror(-rv));
+		goto out;
+	}
+	if ((rv = registry_select(cfg, enabled, MAX_PROVIDERS, &n_enabled)) !=
+	    0) {
+		goto out;
+	}
+	if (n_enabled == 0) {
+		log_warning("no provider enabled: every statistics method will "
+		            "report its source as unavailable");
+	}
+	rv = methods_capabilities_encode(providers_builtin, enabled, n_enabled,
+	                                 cfg->collect_interval_ms, &caps,
+	                                 &caps_len);
+	if (rv != 0) {
+		goto out;
+	}
+	if ((rv = registry_create(&reg, cfg, enabled, n_enabled, &params)) !=
+	        0 ||
+	    (rv = registry_start(reg)) != 0) {
+		goto out;
+	}
+
+	src = (struct snapshot_source){
+	    .registry = reg,
+	    .host = &host,
+	    .known = providers_builtin,
+	    .capabilities = caps,
+	    .capabilities_len = caps_len,
+	};
+	if ((rv = collector_create(&collector, &src,
+	                           cfg->collect_interval_ms)) != 0 ||
+	    (rv = collector_start(collector)) != 0) {
+		goto out;
+	}
+
+	if ((rv = server_create(&server, collector)) != 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		if (strncmp(cfg->listen[i], "ipc://", 6) == 0 &&
+		    (rv = make_ipc_dir(cfg->listen[i])) != 0) {
+			goto out;
+		}
+		if ((rv = server_listen(server, cfg->listen[i])) != 0) {
+			goto out;
+		}
+	}
+	if ((rv = server_start(server)) != 0) {
+		goto out;
+	}
+	log_info("ready: host %s, epoch %016llx, %zu provider%s, collecting "
+	         "every %u ms",
+	         host.hostname, (unsigned long long)host.epoch, n_enabled,
+	         n_enabled == 1 ? "" : "s", cfg->collect_interval_ms);
+
+	if (sigwait(stop_signals, &sig) == 0) {
+		log_info("%s received, stopping", strsignal(sig));
+	}
+	rv = 0;
+out:
+	/* Reverse order: no request is in flight once the server is gone,
+	 * and no snapshot build once the collector is. */
+	server_destroy(server);
+	collector_destroy(collector);
+	registry_destroy(reg);
+	free(caps);
+	return rv;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct agent_config cfg;
+	sigset_t stop_signals;
+	int rv;
+
+	rv = config_load(&cfg, argc, argv, stdout, stderr);
+	if (rv != 0) {
+		config_free(&cfg);
+		return rv > 0 ? EXIT_SUCCESS : CONFIG_EXIT_USAGE;
+	}
+	log_open(cfg.log_level, cfg.log_syslog);
+
+	/* Every thread (ours and nng's) inherits this mask, so the signals
+	 * are only ever taken by sigwait() in the main thread. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rv = run(&cfg, &stop_signals);
+
+	config_free(&cfg);
+	log_close();
+	nng_fini();
+	return rv == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
