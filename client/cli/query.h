@@ -1,0 +1,34 @@
+/* Running one method against every server given on the command line. */
+#ifndef SECSTAT_CLI_QUERY_H
+#define SECSTAT_CLI_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "output.h"
+
+/* Exit statuses. */
+#define EXIT_ALL_OK      0  /* every host answered ERROR_SUCCESS */
+#define EXIT_ALL_FAILED  1  /* no host did */
+#define EXIT_SOME_FAILED 2  /* some hosts did, some did not */
+#define EXIT_USAGE       64 /* EX_USAGE */
+
+/* Global options. */
+struct cli {
+	const char **servers; /* at least one */
+	size_t n_servers;
+	enum output_format format;
+	uint32_t timeout_ms; /* 0: library default */
+	bool version0;       /* --v0: the *GetStatistics0 calls */
+};
+
+/* Calls `method` on every server (in order), prints the answers in the
+ * chosen format on stdout and every failure on stderr, and returns the
+ * exit status. */
+int query_run(const struct cli *cli, const char *method);
+
+/* The exit status for `n` statuses. */
+int query_exit_status(const uint32_t *status, size_t n);
+
+#endif /* SECSTAT_CLI_QUERY_H */

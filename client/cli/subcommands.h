@@ -1,0 +1,14 @@
+/* The secstat subcommands: one <cmd>_main per file. */
+#ifndef SECSTAT_CLI_SUBCOMMANDS_H
+#define SECSTAT_CLI_SUBCOMMANDS_H
+
+#include "query.h"
+
+/* Each runs one command over every server of `cli` and returns the exit
+ * status (query.h). argv[0] is the command name. */
+int ipsec_main(int argc, char *argv[], const struct cli *cli);
+int ikeext_main(int argc, char *argv[], const struct cli *cli);
+int iscsi_main(int argc, char *argv[], const struct cli *cli);
+int info_main(int argc, char *argv[], const struct cli *cli);
+
+#endif /* SECSTAT_CLI_SUBCOMMANDS_H */
