@@ -30,6 +30,9 @@ struct agent_config {
 	                     default "ipsec" */
 	char *whack_ctl;  /* --whack-ctl PATH: pluto control socket, NULL =
 	                     whack's default */
+	char **netns;     /* --netns NAME (repeatable): also collect kernel
+	                     IPsec state from /run/netns/NAME */
+	size_t n_netns;
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */
