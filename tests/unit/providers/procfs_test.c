@@ -150,6 +150,22 @@ static const struct fixture_case cases[] = {
       {"total_drop_packets_inbound", 12}}},
 };
 
+/* tests/fixtures/procfs/<dir>, from the source tree the build came from
+ * (falls back to the shared fixture helper outside ctest). */
+static void
+fixture_root(char *out, size_t size, const char *dir)
+{
+	const char *src = getenv("SECSTAT_SOURCE_DIR");
+	char rel[256];
+
+	if (src != NULL) {
+		snprintf(out, size, "%s/tests/fixtures/procfs/%s", src, dir);
+		return;
+	}
+	snprintf(rel, sizeof(rel), "procfs/%s", dir);
+	snprintf(out, size, "%s", test_fixture(rel));
+}
+
 static const struct want_field *
 want_find(const struct fixture_case *c, const char *field)
 {
@@ -198,10 +214,7 @@ check_case(const struct fixture_case *c)
 	    &secstat__v1__ipsec_aggregate_drop_packet_statistics__descriptor;
 	int rv;
 
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "procfs/%s", c->dir);
-	snprintf(root, sizeof(root), "%s", test_fixture(rel));
+	fixture_root(root, sizeof(root), c->dir);
 	print_message("case %s\n", c->dir);
 	assert_int_equal(procfs_provider.probe(&cfg), c->rv);
 	rv = collect(root, (void **)&r);
