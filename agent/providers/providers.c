@@ -7,6 +7,9 @@
 #ifdef SECSTAT_PROVIDER_PROCFS
 extern const struct provider_ops procfs_provider;
 #endif
+#ifdef SECSTAT_PROVIDER_XFRM
+extern const struct provider_ops xfrm_provider;
+#endif
 #ifdef SECSTAT_PROVIDER_SIM
 extern const struct provider_ops sim_provider;
 #endif
@@ -17,6 +20,9 @@ extern const struct provider_ops whack_provider;
 const struct provider_ops *const providers_builtin[] = {
 #ifdef SECSTAT_PROVIDER_PROCFS
     &procfs_provider,
+#endif
+#ifdef SECSTAT_PROVIDER_XFRM
+    &xfrm_provider,
 #endif
 #ifdef SECSTAT_PROVIDER_SIM
     &sim_provider,

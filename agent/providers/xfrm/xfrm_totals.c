@@ -1,0 +1,549 @@
+/* Per-tunnel monotonic totals over rekeyed kernel SAs. */
+#include "xfrm_totals.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/ipsec.h>
+
+/* Dumps a tombstone outlives the dump that retired it: long enough for a
+ * DELSA that raced with that dump to be read at the next collection. */
+#define TOMB_DUMPS 3
+
+void
+xfrm_totals_init(struct xfrm_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void
+xfrm_totals_fini(struct xfrm_totals *t)
+{
+	free(t->tunnels);
+	free(t->live);
+	free(t->tombs);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Grows *arr to hold one more element. */
+static int
+reserve(void **arr, size_t n, size_t *cap, size_t size)
+{
+	void *p;
+	size_t ncap;
+
+	if (n < *cap) {
+		return 0;
+	}
+	ncap = *cap ? *cap * 2 : 16;
+	p = realloc(*arr, ncap * size);
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* IPv4 addresses use the first 4 bytes of xfrm_address_t; the rest is
+ * not guaranteed to be zero, so compare canonical copies. */
+static xfrm_address_t
+canon_addr(uint16_t family, const xfrm_address_t *a)
+{
+	xfrm_address_t c;
+
+	memset(&c, 0, sizeof(c));
+	if (family == AF_INET) {
+		c.a4 = a->a4;
+	} else {
+		c = *a;
+	}
+	return c;
+}
+
+bool
+xfrm_totals_tracks(const struct xfrm_sa *sa)
+{
+	return (sa->proto == IPPROTO_ESP || sa->proto == IPPROTO_AH) &&
+	       sa->spi != 0;
+}
+
+static struct xfrm_counts
+sa_counts(const struct xfrm_sa *sa)
+{
+	struct xfrm_counts c = {
+	    .bytes = sa->bytes,
+	    .packets = sa->packets,
+	    .replay = sa->replay,
+	    .replay_window_drops = sa->replay_window_drops,
+	    .integrity_failed = sa->integrity_failed,
+	};
+
+	return c;
+}
+
+static void
+counts_add(struct xfrm_counts *dst, const struct xfrm_counts *src)
+{
+	dst->bytes += src->bytes;
+	dst->packets += src->packets;
+	dst->replay += src->replay;
+	dst->replay_window_drops += src->replay_window_drops;
+	dst->integrity_failed += src->integrity_failed;
+}
+
+/* dst += what `final` has beyond `seen` (never negative: per-SA kernel
+ * counters only grow during the SA's life). */
+static void
+counts_add_delta(struct xfrm_counts *dst, const struct xfrm_counts *final,
+                 const struct xfrm_counts *seen)
+{
+#define DELTA(f) dst->f += final->f > seen->f ? final->f - seen->f : 0
+	DELTA(bytes);
+	DELTA(packets);
+	DELTA(replay);
+	DELTA(replay_window_drops);
+	DELTA(integrity_failed);
+#undef DELTA
+}
+
+static void
+counts_max(struct xfrm_counts *dst, const struct xfrm_counts *src)
+{
+#define MAX(f) dst->f = src->f > dst->f ? src->f : dst->f
+	MAX(bytes);
+	MAX(packets);
+	MAX(replay);
+	MAX(replay_window_drops);
+	MAX(integrity_failed);
+#undef MAX
+}
+
+static int
+tunnel_get(struct xfrm_totals *t, const struct xfrm_sa *sa, enum xfrm_dir dir,
+           size_t *idx)
+{
+	struct xfrm_tunnel_key k;
+	int rv;
+
+	memset(&k, 0, sizeof(k));
+	k.reqid = sa->reqid;
+	k.family = sa->family;
+	k.proto = sa->proto;
+	k.dir = (uint8_t)dir;
+	k.saddr = canon_addr(sa->family, &sa->saddr);
+	k.daddr = canon_addr(sa->family, &sa->daddr);
+	for (size_t i = 0; i < t->n_tunnels; i++) {
+		if (memcmp(&t->tunnels[i].key, &k, sizeof(k)) == 0) {
+			*idx = i;
+			return 0;
+		}
+	}
+	rv = reserve((void **)&t->tunnels, t->n_tunnels, &t->cap_tunnels,
+	             sizeof(*t->tunnels));
+	if (rv != 0) {
+		return rv;
+	}
+	memset(&t->tunnels[t->n_tunnels], 0, sizeof(*t->tunnels));
+	t->tunnels[t->n_tunnels].key = k;
+	*idx = t->n_tunnels++;
+	return 0;
+}
+
+static void
+tunnel_props(struct xfrm_tunnel *tun, const struct xfrm_sa *sa)
+{
+	if (xfrm_parse_is_larval(sa)) {
+		return;
+	}
+	tun->mode = sa->mode;
+	tun->encrypting = xfrm_parse_is_encrypting(sa);
+	tun->authenticating =
+	    sa->proto == IPPROTO_AH || sa->aead[0] != '\0' ||
+	    (sa->auth[0] != '\0' && strstr(sa->auth, "digest_null") == NULL);
+	tun->offloaded = sa->offloaded;
+}
+
+static bool
+same_sa(uint16_t family, uint8_t proto, uint32_t spi,
+        const xfrm_address_t *daddr, const struct xfrm_sa *sa)
+{
+	xfrm_address_t a = canon_addr(sa->family, &sa->daddr);
+
+	return family == sa->family && proto == sa->proto && spi == sa->spi &&
+	       memcmp(daddr, &a, sizeof(a)) == 0;
+}
+
+static struct xfrm_live *
+live_find(struct xfrm_totals *t, const struct xfrm_sa *sa)
+{
+	for (size_t i = 0; i < t->n_live; i++) {
+		struct xfrm_live *l = &t->live[i];
+
+		if (same_sa(l->family, l->proto, l->spi, &l->daddr, sa)) {
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static struct xfrm_tomb *
+tomb_find(struct xfrm_totals *t, const struct xfrm_sa *sa)
+{
+	for (size_t i = 0; i < t->n_tombs; i++) {
+		struct xfrm_tomb *d = &t->tombs[i];
+
+		if (d->add_time == sa->add_time &&
+		    same_sa(d->family, d->proto, d->spi, &d->daddr, sa)) {
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static int
+tomb_add(struct xfrm_totals *t, const struct xfrm_live *l,
+         const struct xfrm_counts *retired, bool counted_delete)
+{
+	struct xfrm_tomb *d;
+	int rv = reserve((void **)&t->tombs, t->n_tombs, &t->cap_tombs,
+	                 sizeof(*t->tombs));
+
+	if (rv != 0) {
+		return rv;
+	}
+	d = &t->tombs[t->n_tombs++];
+	memset(d, 0, sizeof(*d));
+	d->family = l->family;
+	d->proto = l->proto;
+	d->spi = l->spi;
+	d->daddr = l->daddr;
+	d->add_time = l->add_time;
+	d->tunnel = l->tunnel;
+	d->counted_delete = counted_delete;
+	d->dump_gen = t->dump_gen;
+	d->retired = *retired;
+	return 0;
+}
+
+/*
+ * Moves live SA `l` to its tunnel's retired totals with `final` as its
+ * last counters. count: the deletion is known (event, or a resync) and
+ * is counted now; otherwise the tombstone waits for the DELSA.
+ */
+static int
+live_retire(struct xfrm_totals *t, struct xfrm_live *l,
+            const struct xfrm_counts *final, bool count)
+{
+	struct xfrm_tunnel *tun = &t->tunnels[l->tunnel];
+	struct xfrm_counts f = l->cur;
+	size_t i = (size_t)(l - t->live);
+	bool counted = count && l->complete;
+	int rv;
+
+	counts_max(&f, final);
+	counts_add(&tun->retired, &f);
+	tun->sas_retired++;
+	if (counted) {
+		t->deleted++;
+	}
+	/* A larval SA never counted as added is not counted as deleted
+	 * either; its tombstone is marked counted so no DELSA counts it. */
+	rv = tomb_add(t, l, &f, counted || !l->complete);
+	t->live[i] = t->live[--t->n_live];
+	return rv;
+}
+
+/* Counts live SA `l` as added (once) and as a rekey when another
+ * complete SA of its tunnel is still installed (make-before-break). */
+static void
+count_add(struct xfrm_totals *t, struct xfrm_live *l)
+{
+	if (l->counted_add || !l->complete) {
+		return;
+	}
+	l->counted_add = true;
+	t->added++;
+	for (size_t i = 0; i < t->n_live; i++) {
+		const struct xfrm_live *o = &t->live[i];
+
+		if (o != l && o->tunnel == l->tunnel && o->complete) {
+			t->rekeys++;
+			break;
+		}
+	}
+}
+
+static int
+live_new(struct xfrm_totals *t, const struct xfrm_sa *sa, enum xfrm_dir dir,
+         struct xfrm_live **out)
+{
+	struct xfrm_live *l;
+	size_t tun;
+	int rv;
+
+	rv = tunnel_get(t, sa, dir, &tun);
+	if (rv == 0) {
+		rv = reserve((void **)&t->live, t->n_live, &t->cap_live,
+		             sizeof(*t->live));
+	}
+	if (rv != 0) {
+		return rv;
+	}
+	l = &t->live[t->n_live++];
+	memset(l, 0, sizeof(*l));
+	l->family = sa->family;
+	l->proto = sa->proto;
+	l->spi = sa->spi;
+	l->daddr = canon_addr(sa->family, &sa->daddr);
+	l->add_time = sa->add_time;
+	l->tunnel = tun;
+	*out = l;
+	return 0;
+}
+
+static void
+live_update(struct xfrm_totals *t, struct xfrm_live *l,
+            const struct xfrm_sa *sa)
+{
+	struct xfrm_counts c = sa_counts(sa);
+
+	counts_max(&l->cur, &c);
+	if (!xfrm_parse_is_larval(sa)) {
+		l->complete = true;
+	}
+	tunnel_props(&t->tunnels[l->tunnel], sa);
+}
+
+void
+xfrm_totals_dump_begin(struct xfrm_totals *t)
+{
+	t->dump_gen++;
+}
+
+int
+xfrm_totals_dump_sa(struct xfrm_totals *t, const struct xfrm_sa *sa,
+                    enum xfrm_dir dir)
+{
+	struct xfrm_live *l;
+	int rv;
+
+	if (!xfrm_totals_tracks(sa)) {
+		return 0;
+	}
+	l = live_find(t, sa);
+	if (l != NULL &&
+	    (l->add_time != sa->add_time || sa->bytes < l->cur.bytes ||
+	     sa->packets < l->cur.packets)) {
+		/* Same SPI, new instance: the old one was deleted and the
+		 * SPI reused since the last look. */
+		rv = live_retire(t, l, &l->cur, t->resync);
+		if (rv != 0) {
+			return rv;
+		}
+		l = NULL;
+	}
+	if (l == NULL) {
+		rv = live_new(t, sa, dir, &l);
+		if (rv != 0) {
+			return rv;
+		}
+		/* SAs of the first dump were there before the agent. Later
+		 * ones are counted by their NEWSA event, or here when events
+		 * were lost. */
+		l->counted_add = !t->primed;
+	}
+	l->dump_gen = t->dump_gen;
+	live_update(t, l, sa);
+	if (t->resync) {
+		count_add(t, l);
+	}
+	return 0;
+}
+
+void
+xfrm_totals_dump_end(struct xfrm_totals *t)
+{
+	size_t i = 0;
+	size_t j = 0;
+
+	/* Bounded: every iteration retires (shrinking n_live) or advances. */
+	while (i < t->n_live) {
+		struct xfrm_live *l = &t->live[i];
+
+		if (l->dump_gen != t->dump_gen) {
+			/* Allocation failure only loses the tombstone: the
+			 * totals are already retired. */
+			(void)live_retire(t, l, &l->cur, t->resync);
+		} else {
+			i++;
+		}
+	}
+	for (i = 0; i < t->n_tombs; i++) {
+		if (t->tombs[i].dump_gen + TOMB_DUMPS > t->dump_gen) {
+			t->tombs[j++] = t->tombs[i];
+		}
+	}
+	t->n_tombs = j;
+	t->primed = true;
+	t->resync = false;
+}
+
+void
+xfrm_totals_lost_events(struct xfrm_totals *t)
+{
+	t->resync = true;
+	t->resyncs++;
+}
+
+/* DELSA or hard EXPIRE: the SA is gone, `ev` has its final counters. */
+static int
+event_gone(struct xfrm_totals *t, const struct xfrm_sa *ev, enum xfrm_dir dir)
+{
+	struct xfrm_counts final = sa_counts(ev);
+	struct xfrm_live *l = live_find(t, ev);
+	struct xfrm_tomb *d;
+	size_t tun;
+	int rv;
+
+	if (l != NULL && l->add_time == ev->add_time) {
+		if (!xfrm_parse_is_larval(ev)) {
+			l->complete = true;
+		}
+		return live_retire(t, l, &final, true);
+	}
+	d = tomb_find(t, ev);
+	if (d != NULL) {
+		/* Retired by a dump (or a hard expire) before this event:
+		 * add only what happened after that. */
+		counts_add_delta(&t->tunnels[d->tunnel].retired, &final,
+		                 &d->retired);
+		counts_max(&d->retired, &final);
+		if (!d->counted_delete) {
+			d->counted_delete = true;
+			t->deleted++;
+		}
+		return 0;
+	}
+	/* Never seen: added and deleted between two collections. Its NEWSA
+	 * event was counted; its traffic is retired here. */
+	rv = tunnel_get(t, ev, dir, &tun);
+	if (rv != 0) {
+		return rv;
+	}
+	counts_add(&t->tunnels[tun].retired, &final);
+	t->tunnels[tun].sas_retired++;
+	tunnel_props(&t->tunnels[tun], ev);
+	if (!xfrm_parse_is_larval(ev)) {
+		t->deleted++;
+	}
+	{
+		struct xfrm_live tmp = {
+		    .family = ev->family,
+		    .proto = ev->proto,
+		    .spi = ev->spi,
+		    .daddr = canon_addr(ev->family, &ev->daddr),
+		    .add_time = ev->add_time,
+		    .tunnel = tun,
+		};
+
+		return tomb_add(t, &tmp, &final, true);
+	}
+}
+
+static int
+event_flush(struct xfrm_totals *t, uint8_t proto)
+{
+	size_t i = 0;
+	int rv = 0;
+
+	/* Bounded: each step retires one SA or advances i. */
+	while (i < t->n_live) {
+		struct xfrm_live *l = &t->live[i];
+
+		if (proto == 0 || proto == IPSEC_PROTO_ANY ||
+		    proto == l->proto) {
+			int r = live_retire(t, l, &l->cur, true);
+
+			rv = rv ? rv : r;
+		} else {
+			i++;
+		}
+	}
+	return rv;
+}
+
+int
+xfrm_totals_event(struct xfrm_totals *t, const struct xfrm_sa *ev,
+                  enum xfrm_dir dir)
+{
+	struct xfrm_live *l;
+	int rv;
+
+	switch (ev->kind) {
+	case XFRM_KIND_ACQUIRE:
+		t->acquires++;
+		return 0;
+	case XFRM_KIND_FLUSHSA:
+		return event_flush(t, ev->proto);
+	case XFRM_KIND_EXPIRE:
+		if (ev->hard) {
+			t->hard_expires++;
+			return xfrm_totals_tracks(ev) ? event_gone(t, ev, dir)
+			                              : 0;
+		}
+		t->soft_expires++;
+		l = xfrm_totals_tracks(ev) ? live_find(t, ev) : NULL;
+		if (l != NULL && l->add_time == ev->add_time) {
+			live_update(t, l, ev);
+		}
+		return 0;
+	case XFRM_KIND_DELSA:
+		return xfrm_totals_tracks(ev) ? event_gone(t, ev, dir) : 0;
+	case XFRM_KIND_NEWSA:
+	case XFRM_KIND_UPDSA:
+		break;
+	default:
+		return 0;
+	}
+	if (!xfrm_totals_tracks(ev)) {
+		return 0;
+	}
+	l = live_find(t, ev);
+	if (l != NULL && l->add_time != ev->add_time) {
+		/* The SPI's previous instance went without a DELSA we saw. */
+		rv = live_retire(t, l, &l->cur, true);
+		if (rv != 0) {
+			return rv;
+		}
+		l = NULL;
+	}
+	if (l == NULL) {
+		if (tomb_find(t, ev) != NULL) {
+			/* A late NEWSA/UPDSA of an SA already gone. */
+			return 0;
+		}
+		rv = live_new(t, ev, dir, &l);
+		if (rv != 0) {
+			return rv;
+		}
+		l->dump_gen = t->dump_gen;
+	}
+	live_update(t, l, ev);
+	count_add(t, l);
+	return 0;
+}
+
+void
+xfrm_totals_tunnel_sum(const struct xfrm_totals *t, size_t i,
+                       struct xfrm_counts *out)
+{
+	*out = t->tunnels[i].retired;
+	for (size_t k = 0; k < t->n_live; k++) {
+		if (t->live[k].tunnel == i) {
+			counts_add(out, &t->live[k].cur);
+		}
+	}
+}
