@@ -33,6 +33,9 @@ struct agent_config {
 	char **netns;     /* --netns NAME (repeatable): also collect kernel
 	                     IPsec state from /run/netns/NAME */
 	size_t n_netns;
+	char *vici_uri; /* --vici URI: charon's vici socket, unix://PATH or
+	                   tcp://HOST:PORT, default
+	                   "unix:///var/run/charon.vici" */
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */

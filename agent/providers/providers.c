@@ -16,6 +16,9 @@ extern const struct provider_ops sim_provider;
 #ifdef SECSTAT_PROVIDER_WHACK
 extern const struct provider_ops whack_provider;
 #endif
+#ifdef SECSTAT_PROVIDER_VICI
+extern const struct provider_ops vici_provider;
+#endif
 
 const struct provider_ops *const providers_builtin[] = {
 #ifdef SECSTAT_PROVIDER_PROCFS
@@ -29,6 +32,9 @@ const struct provider_ops *const providers_builtin[] = {
 #endif
 #ifdef SECSTAT_PROVIDER_WHACK
     &whack_provider,
+#endif
+#ifdef SECSTAT_PROVIDER_VICI
+    &vici_provider,
 #endif
     NULL,
 };
