@@ -72,16 +72,17 @@ extern "C" {
 #define WINAPI
 #endif
 
-/* Windows base types, with Windows widths. */
+/* Windows base types, with Windows widths. UINT64 is unsigned long long
+ * as on Windows, so that "%llu" works as in Windows code. It is 8-byte
+ * aligned even where the ABI aligns 64-bit integers to 4 (i386), as MSVC
+ * does: the layouts below depend on it. */
 typedef uint8_t UINT8;
 typedef uint16_t UINT16;
 typedef uint32_t UINT32;
-/* 8-byte aligned even where the ABI aligns uint64_t to 4 (i386), as
- * MSVC does: the layouts below depend on it. */
 #if defined(__GNUC__)
-typedef uint64_t UINT64 __attribute__((aligned(8)));
+typedef unsigned long long UINT64 __attribute__((aligned(8)));
 #else
-typedef uint64_t UINT64;
+typedef unsigned long long UINT64;
 #endif
 typedef uint32_t DWORD;
 typedef int32_t BOOL;
@@ -349,6 +350,7 @@ typedef struct IKEEXT_STATISTICS1_ {
 #define SECSTAT_LAYOUT_ASSERT(e, m) _Static_assert(e, m)
 #endif
 #define SECSTAT_OFFSETOF(t, m) __builtin_offsetof(t, m)
+SECSTAT_LAYOUT_ASSERT(sizeof(UINT64) == 8 && sizeof(UINT32) == 4, "widths");
 SECSTAT_LAYOUT_ASSERT(sizeof(IPSEC_STATISTICS1) == 216, "IPSEC_STATISTICS1");
 SECSTAT_LAYOUT_ASSERT(SECSTAT_OFFSETOF(IPSEC_STATISTICS1,
                                        espDropPacketStatistics) == 28,
