@@ -138,7 +138,8 @@ row_add(const struct model_stat *st, void *arg)
 {
 	struct rows *rows = arg;
 	struct row *r;
-	const char *dot = strrchr(st->path, '.');
+	const char *path = st->path;
+	const char *dot = strrchr(path, '.');
 	const char *name = string_field(st->msg, "name");
 
 	/* Zero entries of a table (the IKE error table) say nothing. */
@@ -155,12 +156,18 @@ row_add(const struct model_stat *st, void *arg)
 		rows->cap = cap;
 	}
 	r = &rows->v[rows->n++];
+	/* The Windows structure is the response's "statistics" member:
+	 * its members are the groups a reader knows. */
+	if (strncmp(path, "statistics.", 11) == 0) {
+		path += 11;
+		dot = strrchr(path, '.');
+	}
 	if (dot == NULL) {
 		r->group[0] = '\0';
-		snprintf(r->label, sizeof(r->label), "%s", st->path);
+		snprintf(r->label, sizeof(r->label), "%s", path);
 	} else {
-		snprintf(r->group, sizeof(r->group), "%.*s",
-		         (int)(dot - st->path), st->path);
+		snprintf(r->group, sizeof(r->group), "%.*s", (int)(dot - path),
+		         path);
 		snprintf(r->label, sizeof(r->label), "%s", dot + 1);
 	}
 	if (name != NULL && strcmp(st->fd->name, "value") == 0) {
