@@ -237,8 +237,8 @@ parse_attrs(unsigned char *p, unsigned char *end, struct xfrm_sa *sa,
 	return 0;
 }
 
-int
-xfrm_parse_sa(void *buf, size_t len, struct xfrm_sa *sa)
+static int
+parse_sa(void *buf, size_t len, struct xfrm_sa *sa)
 {
 	struct nlmsghdr *nlh = buf;
 	size_t mlen = msg_len(buf, len);
@@ -349,6 +349,19 @@ xfrm_parse_sa(void *buf, size_t len, struct xfrm_sa *sa)
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int
+xfrm_parse_sa(void *buf, size_t len, struct xfrm_sa *sa)
+{
+	int rv = parse_sa(buf, len, sa);
+
+	if (rv != 0 && buf != NULL) {
+		/* A message we cannot walk may still hold keys. */
+		wipe(buf, len);
+		memset(sa, 0, sizeof(*sa));
+	}
+	return rv;
 }
 
 static int

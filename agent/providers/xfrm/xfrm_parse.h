@@ -104,8 +104,10 @@ struct xfrm_spdinfo {
  * event (xfrm_usersa_id + XFRMA_SA), an EXPIRE, an ACQUIRE (only the SA
  * id, addresses, selector and reqid are filled) or a FLUSHSA (only
  * proto). `buf` holds one netlink message of `len` bytes; key bytes in it
- * are overwritten. Returns 0, -EBADMSG when the message is malformed or
- * truncated, -EPROTO when it is not one of these types.
+ * are overwritten; on failure all `len` bytes are, since a message that
+ * cannot be walked may still hold keys. Returns 0, -EBADMSG when the
+ * message is malformed or truncated, -EPROTO when it is not one of these
+ * types.
  */
 int xfrm_parse_sa(void *buf, size_t len, struct xfrm_sa *sa);
 

@@ -328,6 +328,7 @@ xfrm_totals_dump_sa(struct xfrm_totals *t, const struct xfrm_sa *sa,
                     enum xfrm_dir dir)
 {
 	struct xfrm_live *l;
+	bool fresh = false;
 	int rv;
 
 	if (!xfrm_totals_tracks(sa)) {
@@ -350,13 +351,16 @@ xfrm_totals_dump_sa(struct xfrm_totals *t, const struct xfrm_sa *sa,
 		if (rv != 0) {
 			return rv;
 		}
-		/* SAs of the first dump were there before the agent. Later
-		 * ones are counted by their NEWSA event, or here when events
-		 * were lost. */
-		l->counted_add = !t->primed;
+		fresh = true;
 	}
 	l->dump_gen = t->dump_gen;
 	live_update(t, l, sa);
+	/* Complete SAs of the first dump were there before the agent. Later
+	 * ones are counted by their NEWSA/UPDSA event, or below when events
+	 * were lost. */
+	if (fresh && !t->primed && l->complete) {
+		l->counted_add = true;
+	}
 	if (t->resync) {
 		count_add(t, l);
 	}
