@@ -37,6 +37,7 @@ enum option_id {
 	OPT_COLLECT_INTERVAL,
 	OPT_LOG_LEVEL,
 	OPT_SYSLOG,
+	OPT_NETNS,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT
@@ -66,6 +67,7 @@ static int set_hostname(struct agent_config *, const char *, char *);
 static int set_collect_interval(struct agent_config *, const char *, char *);
 static int set_log_level(struct agent_config *, const char *, char *);
 static int set_syslog(struct agent_config *, const char *, char *);
+static int set_netns(struct agent_config *, const char *, char *);
 
 static const struct option_def options[OPT_COUNT] = {
     [OPT_LISTEN] =
@@ -103,6 +105,10 @@ static const struct option_def options[OPT_COUNT] = {
                        set_log_level},
     [OPT_SYSLOG] = {"syslog", no_argument, true, false, NULL,
                     "log to syslog as well as stderr", set_syslog},
+    [OPT_NETNS] = {"netns", required_argument, true, true, "NAME",
+                   "also collect kernel IPsec state (xfrm provider) from "
+                   "the network namespace /run/netns/NAME; repeatable",
+                   set_netns},
     [OPT_VERSION] = {"version", no_argument, false, false, NULL,
                      "print the version and exit", NULL},
     [OPT_HELP] = {"help", no_argument, false, false, NULL,
@@ -368,6 +374,18 @@ set_syslog(struct agent_config *cfg, const char *v, char *err)
 	return errf(err, "'%s' is not a boolean (yes or no)", v);
 }
 
+/* A name under /run/netns, as `ip netns` creates them. */
+static int
+set_netns(struct agent_config *cfg, const char *v, char *err)
+{
+	if (*v == '\0' || strchr(v, '/') != NULL || strcmp(v, ".") == 0 ||
+	    strcmp(v, "..") == 0 || strlen(v) > 255) {
+		return errf(err, "'%s' is not a network namespace name", v);
+	}
+	list_append(&cfg->netns, &cfg->n_netns, v);
+	return 0;
+}
+
 void
 config_usage(FILE *out)
 {
@@ -557,6 +575,8 @@ config_load(struct agent_config *cfg, int argc, char *argv[], FILE *out,
 			cleared[given[i].id] = true;
 			if (given[i].id == OPT_LISTEN) {
 				list_clear(&cfg->listen, &cfg->n_listen);
+			} else if (given[i].id == OPT_NETNS) {
+				list_clear(&cfg->netns, &cfg->n_netns);
 			} else {
 				list_clear(&cfg->providers, &cfg->n_providers);
 			}
@@ -585,6 +605,7 @@ config_free(struct agent_config *cfg)
 {
 	list_clear(&cfg->listen, &cfg->n_listen);
 	list_clear(&cfg->providers, &cfg->n_providers);
+	list_clear(&cfg->netns, &cfg->n_netns);
 	free(cfg->procfs_root);
 	free(cfg->sysfs_root);
 	free(cfg->hostname);
