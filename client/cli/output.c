@@ -130,6 +130,32 @@ string_field(const ProtobufCMessage *msg, const char *name)
 	return *(const char *const *)((const char *)msg + fd->offset);
 }
 
+/* An entry of an IKE error-frequency table counts one Win32 error code:
+ * label it with that code's name, under the table. */
+static void
+error_label(const struct model_stat *st, struct row *r)
+{
+	const ProtobufCFieldDescriptor *base_fd =
+	    protobuf_c_message_descriptor_get_field_by_name(st->msg->descriptor,
+	                                                    "error_code_base");
+	uint64_t code = base_fd != NULL && model_field_present(st->msg, base_fd)
+	                    ? model_field_u64(st->msg, base_fd, 0)
+	                    : ERROR_IPSEC_IKE_NEG_STATUS_BEGIN;
+	const char *name;
+	size_t len = strlen(r->group);
+
+	code += st->index;
+	name = code <= UINT32_MAX ? secstat_status_name((uint32_t)code) : NULL;
+	snprintf(r->group + len, sizeof(r->group) - len, "%s%s",
+	         len > 0 ? "." : "", "errorFrequencyTable");
+	if (name != NULL && strncmp(name, "ERROR_IPSEC_IKE_", 16) == 0) {
+		snprintf(r->label, sizeof(r->label), "%" PRIu64 " %s", code,
+		         name + 16);
+	} else {
+		snprintf(r->label, sizeof(r->label), "%" PRIu64, code);
+	}
+}
+
 /* Splits a walker path into the group (the structure holding the value)
  * and the label (the member name). A {name, value} pair such as an XFRM
  * MIB counter is labelled by its name, under its list. */
@@ -169,6 +195,9 @@ row_add(const struct model_stat *st, void *arg)
 		snprintf(r->group, sizeof(r->group), "%.*s", (int)(dot - path),
 		         path);
 		snprintf(r->label, sizeof(r->label), "%s", dot + 1);
+	}
+	if (strcmp(st->fd->name, "error_frequency_table") == 0) {
+		error_label(st, r);
 	}
 	if (name != NULL && strcmp(st->fd->name, "value") == 0) {
 		char *bracket = strrchr(r->group, '[');

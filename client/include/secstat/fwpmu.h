@@ -143,12 +143,6 @@ typedef struct FWPM_SESSION0_ {
 /* Size of the IKE error-frequency table: slot i counts Win32 error
  * ERROR_IPSEC_IKE_NEG_STATUS_BEGIN + i. */
 #define IKEEXT_ERROR_CODE_COUNT 97
-#ifndef ERROR_IPSEC_IKE_NEG_STATUS_BEGIN
-#define ERROR_IPSEC_IKE_NEG_STATUS_BEGIN 13800u
-#endif
-#ifndef ERROR_IPSEC_IKE_NEG_STATUS_END
-#define ERROR_IPSEC_IKE_NEG_STATUS_END 13897u
-#endif
 
 /* ---- IPsec (ipsectypes.h) ---- */
 

@@ -71,8 +71,8 @@ test_every_code_named(void **state)
 	size_t n = read_codes(codes);
 
 	(void)state;
-	/* 5 Win32 + 69 FWP_E + 52 RPC_E. */
-	assert_int_equal(n, 126);
+	/* 5 Win32 + 110 IKE + 69 FWP_E + 52 RPC_E. */
+	assert_int_equal(n, 236);
 	for (size_t i = 0; i < n; i++) {
 		const char *name = secstat_status_name(codes[i].value);
 		const char *text = secstat_strerror(codes[i].value);
@@ -115,6 +115,10 @@ test_values(void **state)
 	assert_int_equal(RPC_E_DISCONNECTED, 0x80010108u);
 	assert_int_equal(RPC_E_TIMEOUT, 0x8001011Fu);
 	assert_int_equal(RPC_E_UNEXPECTED, 0x8001FFFFu);
+	assert_int_equal(ERROR_IPSEC_IKE_NEG_STATUS_BEGIN, 13800);
+	assert_int_equal(ERROR_IPSEC_IKE_TOO_MANY_FILTERS, 13896);
+	assert_int_equal(ERROR_IPSEC_IKE_NEG_STATUS_END, 13897);
+	assert_int_equal(ERROR_IPSEC_IKE_NEG_STATUS_EXTENDED_END, 13909);
 	/* Usable in the preprocessor. */
 #if RPC_E_TIMEOUT != 0x8001011F
 	fail();
