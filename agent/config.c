@@ -38,6 +38,7 @@ enum option_id {
 	OPT_LOG_LEVEL,
 	OPT_SYSLOG,
 	OPT_NETNS,
+	OPT_VICI,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT
@@ -68,6 +69,7 @@ static int set_collect_interval(struct agent_config *, const char *, char *);
 static int set_log_level(struct agent_config *, const char *, char *);
 static int set_syslog(struct agent_config *, const char *, char *);
 static int set_netns(struct agent_config *, const char *, char *);
+static int set_vici(struct agent_config *, const char *, char *);
 
 static const struct option_def options[OPT_COUNT] = {
     [OPT_LISTEN] =
@@ -109,6 +111,11 @@ static const struct option_def options[OPT_COUNT] = {
                    "also collect kernel IPsec state (xfrm provider) from "
                    "the network namespace /run/netns/NAME; repeatable",
                    set_netns},
+    [OPT_VICI] = {"vici", required_argument, true, false, "URI",
+                  "strongSwan charon's vici socket for the vici provider: "
+                  "unix://PATH or tcp://HOST:PORT (default "
+                  "unix:///var/run/charon.vici)",
+                  set_vici},
     [OPT_VERSION] = {"version", no_argument, false, false, NULL,
                      "print the version and exit", NULL},
     [OPT_HELP] = {"help", no_argument, false, false, NULL,
@@ -374,6 +381,18 @@ set_syslog(struct agent_config *cfg, const char *v, char *err)
 	return errf(err, "'%s' is not a boolean (yes or no)", v);
 }
 
+/* charon's vici socket: the two schemes the vici provider speaks. */
+static int
+set_vici(struct agent_config *cfg, const char *v, char *err)
+{
+	if ((strncmp(v, "unix://", 7) != 0 || v[7] == '\0') &&
+	    (strncmp(v, "tcp://", 6) != 0 || v[6] == '\0')) {
+		return errf(err, "'%s' is not unix://PATH or tcp://HOST:PORT", v);
+	}
+	replace_string(&cfg->vici_uri, v);
+	return 0;
+}
+
 /* A name under /run/netns, as `ip netns` creates them. */
 static int
 set_netns(struct agent_config *cfg, const char *v, char *err)
@@ -486,6 +505,7 @@ set_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->procfs_root = xstrdup("/proc");
+	cfg->vici_uri = xstrdup("unix:///var/run/charon.vici");
 	cfg->sysfs_root = xstrdup("/sys");
 	cfg->sim_seed = 1;
 	cfg->collect_interval_ms = 1000;
@@ -607,6 +627,7 @@ config_free(struct agent_config *cfg)
 	list_clear(&cfg->providers, &cfg->n_providers);
 	list_clear(&cfg->netns, &cfg->n_netns);
 	free(cfg->procfs_root);
+	free(cfg->vici_uri);
 	free(cfg->sysfs_root);
 	free(cfg->hostname);
 	free(cfg->config_file);
