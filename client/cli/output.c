@@ -106,13 +106,127 @@ struct row {
 	char group[MODEL_PATH_MAX];
 	char label[MODEL_PATH_MAX];
 	uint64_t value;
+	size_t order; /* first row of its group, then its own position */
+	size_t seq;
 };
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->order != y->order) {
+		return x->order < y->order ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Keeps each group's rows together, groups in order of first
+ * appearance: a structure's own members come after its sub-structures
+ * in the walk, and would otherwise split it in two. */
+static void
+rows_group(struct row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		v[i].seq = i;
+		v[i].order = i;
+		for (size_t j = i; j-- > 0;) {
+			if (strcmp(v[j].group, v[i].group) == 0) {
+				v[i].order = v[j].order;
+				break;
+			}
+		}
+	}
+	qsort(v, n, sizeof(*v), row_cmp);
+}
 
 struct rows {
 	struct row *v;
 	size_t n;
 	size_t cap;
+	const ProtobufCMessage *root; /* the walked message */
 };
+
+static const char *string_field(const ProtobufCMessage *msg, const char *name);
+
+/* Members that name an element of a list, best first. */
+static const char *const element_keys[] = {
+    "instance_name", "sysfs_name", "netns", "port", "name",
+};
+
+/* The field of `msg` whose JSON name is the `len` bytes at `name`. */
+static const ProtobufCFieldDescriptor *
+field_by_json_name(const ProtobufCMessage *msg, const char *name, size_t len)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const char *j = json_name(d, i);
+		if (strlen(j) == len && strncmp(j, name, len) == 0) {
+			return &d->fields[i];
+		}
+	}
+	return NULL;
+}
+
+/* Rewrites a walker path so that list elements carry their name rather
+ * than their index where they have one: "hbas[0].MMIPSECStats" becomes
+ * "hbas[host0].MMIPSECStats". Unresolvable parts are kept as they are. */
+static void
+name_elements(const ProtobufCMessage *root, const char *path, char *out,
+              size_t size)
+{
+	const ProtobufCMessage *msg = root;
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (*path != '\0' && used < size) {
+		size_t seg = strcspn(path, ".");
+		size_t name_len = strcspn(path, "[.");
+		const ProtobufCFieldDescriptor *fd = NULL;
+		const char *key = NULL;
+		int n;
+
+		if (msg != NULL) {
+			fd = field_by_json_name(msg, path, name_len);
+		}
+		if (fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    name_len < seg) {
+			size_t idx = strtoul(path + name_len + 1, NULL, 10);
+			msg = model_field_message(msg, fd, idx);
+			for (size_t k = 0;
+			     msg != NULL &&
+			     k < sizeof(element_keys) / sizeof(element_keys[0]);
+			     k++) {
+				key = string_field(msg, element_keys[k]);
+				if (key != NULL && key[0] != '\0') {
+					break;
+				}
+				key = NULL;
+			}
+		} else if (fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			msg = model_field_message(msg, fd, 0);
+		} else {
+			msg = NULL;
+		}
+		if (key != NULL) {
+			n = snprintf(out + used, size - used, "%s%.*s[%s]",
+			             used > 0 ? "." : "", (int)name_len, path,
+			             key);
+		} else {
+			n = snprintf(out + used, size - used, "%s%.*s",
+			             used > 0 ? "." : "", (int)seg, path);
+		}
+		if (n < 0) {
+			break;
+		}
+		used += (size_t)n;
+		path += seg;
+		if (*path == '.') {
+			path++;
+		}
+	}
+}
 
 /* The string field `name` of `msg`, or NULL. */
 static const char *
@@ -182,19 +296,23 @@ row_add(const struct model_stat *st, void *arg)
 		rows->cap = cap;
 	}
 	r = &rows->v[rows->n++];
-	/* The Windows structure is the response's "statistics" member:
-	 * its members are the groups a reader knows. */
-	if (strncmp(path, "statistics.", 11) == 0) {
-		path += 11;
-		dot = strrchr(path, '.');
-	}
 	if (dot == NULL) {
 		r->group[0] = '\0';
 		snprintf(r->label, sizeof(r->label), "%s", path);
 	} else {
-		snprintf(r->group, sizeof(r->group), "%.*s", (int)(dot - path),
-		         path);
+		char group[MODEL_PATH_MAX];
+		const char *g = r->group;
+
+		snprintf(group, sizeof(group), "%.*s", (int)(dot - path), path);
+		name_elements(rows->root, group, r->group, sizeof(r->group));
 		snprintf(r->label, sizeof(r->label), "%s", dot + 1);
+		/* The Windows structure is the response's "statistics"
+		 * member: its members are the groups a reader knows. */
+		if (strncmp(g, "statistics.", 11) == 0) {
+			memmove(r->group, g + 11, strlen(g + 11) + 1);
+		} else if (strcmp(g, "statistics") == 0) {
+			r->group[0] = '\0';
+		}
 	}
 	if (strcmp(st->fd->name, "error_frequency_table") == 0) {
 		error_label(st, r);
@@ -325,7 +443,7 @@ print_result(const struct output *o, const Secstat__V1__Reply *r)
 {
 	const char *name;
 	const ProtobufCMessage *result = reply_result(r, &name);
-	struct rows rows = {0};
+	struct rows rows = {.root = NULL};
 	int lw = 0, vw = 0;
 	const char *group = NULL;
 
@@ -339,7 +457,9 @@ print_result(const struct output *o, const Secstat__V1__Reply *r)
 		print_fields(o, &r->host_info->host->base);
 		return;
 	}
+	rows.root = result;
 	model_walk(result, NULL, row_add, &rows);
+	rows_group(rows.v, rows.n);
 	for (size_t i = 0; i < rows.n; i++) {
 		int l = (int)strlen(rows.v[i].label);
 		int v = digits(rows.v[i].value);

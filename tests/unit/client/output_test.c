@@ -58,6 +58,19 @@ static Secstat__V1__IkeextGetStatisticsResponse ike_resp =
     SECSTAT__V1__IKEEXT_GET_STATISTICS_RESPONSE__INIT;
 static uint64_t error_table[97];
 
+static Secstat__V1__MsiscsiMmIpsecStats mm =
+    SECSTAT__V1__MSISCSI_MM_IPSEC_STATS__INIT;
+static Secstat__V1__MsiscsiConnectionStatistics conn =
+    SECSTAT__V1__MSISCSI_CONNECTION_STATISTICS__INIT;
+static Secstat__V1__MsiscsiConnectionStatistics *conns[] = {&conn};
+static Secstat__V1__MsiscsiSessionStatistics sess =
+    SECSTAT__V1__MSISCSI_SESSION_STATISTICS__INIT;
+static Secstat__V1__MsiscsiSessionStatistics *sessions[] = {&sess};
+static Secstat__V1__IscsiHba hba = SECSTAT__V1__ISCSI_HBA__INIT;
+static Secstat__V1__IscsiHba *hbas[] = {&hba};
+static Secstat__V1__IscsiGetStatisticsResponse iscsi_resp =
+    SECSTAT__V1__ISCSI_GET_STATISTICS_RESPONSE__INIT;
+
 static Secstat__V1__HostInfoResponse info_resp =
     SECSTAT__V1__HOST_INFO_RESPONSE__INIT;
 
@@ -153,28 +166,54 @@ build_fixtures(void)
 	ike_stats.common_statistics = &common;
 	ike_resp.statistics = &ike_stats;
 
+	/* Elements named by their key members in the table. */
+	mm.has_acquire_failures = 1;
+	mm.acquire_failures = 2;
+	conn.has_cid = 1;
+	conn.cid = 1;
+	conn.has_bytes_sent = 1;
+	conn.bytes_sent = 4096;
+	sess.sysfs_name = "session1";
+	sess.iscsi_name = "iqn.2026-01.example:target";
+	sess.has_bytes_received = 1;
+	sess.bytes_received = 8192;
+	sess.n_connections = 1;
+	sess.connections = conns;
+	sess.has_digest_errors = 1;
+	sess.digest_errors = 0;
+	hba.instance_name = "host0";
+	hba.mm_ipsec_stats = &mm;
+	hba.n_sessions = 1;
+	hba.sessions = sessions;
+	iscsi_resp.n_hbas = 1;
+	iscsi_resp.hbas = hbas;
+
 	info_resp.host = &host_alpha;
 }
 
-enum result { R_IPSEC, R_IKEEXT, R_INFO };
+enum result { R_IPSEC, R_IKEEXT, R_ISCSI, R_INFO };
 
 /* alpha answering `r`, a host that was not reached, gamma's error. */
 static size_t
 hosts(enum result r, struct output_host *h)
 {
-	alpha.result_case = r == R_IPSEC ? SECSTAT__V1__REPLY__RESULT_IPSEC
-	                    : r == R_IKEEXT
-	                        ? SECSTAT__V1__REPLY__RESULT_IKEEXT
-	                        : SECSTAT__V1__REPLY__RESULT_HOST_INFO;
-	alpha.ipsec = NULL;
-	alpha.ikeext = NULL;
-	alpha.host_info = NULL;
-	if (r == R_IPSEC) {
+	switch (r) {
+	case R_IPSEC:
+		alpha.result_case = SECSTAT__V1__REPLY__RESULT_IPSEC;
 		alpha.ipsec = &ipsec_resp;
-	} else if (r == R_IKEEXT) {
+		break;
+	case R_IKEEXT:
+		alpha.result_case = SECSTAT__V1__REPLY__RESULT_IKEEXT;
 		alpha.ikeext = &ike_resp;
-	} else {
+		break;
+	case R_ISCSI:
+		alpha.result_case = SECSTAT__V1__REPLY__RESULT_ISCSI;
+		alpha.iscsi = &iscsi_resp;
+		break;
+	case R_INFO:
+		alpha.result_case = SECSTAT__V1__REPLY__RESULT_HOST_INFO;
 		alpha.host_info = &info_resp;
+		break;
 	}
 	h[0] =
 	    (struct output_host){"tcp://127.0.0.1:7451", ERROR_SUCCESS, &alpha};
@@ -245,6 +284,7 @@ test_table(void **state)
 	(void)state;
 	check_golden("ipsec.table", output_table, R_IPSEC, false);
 	check_golden("ikeext.table", output_table, R_IKEEXT, false);
+	check_golden("iscsi.table", output_table, R_ISCSI, false);
 	check_golden("info.table", output_table, R_INFO, false);
 	check_golden("info.color.table", output_table, R_INFO, true);
 }
@@ -263,6 +303,7 @@ test_dump(void **state)
 	(void)state;
 	check_golden("ipsec.dump", output_dump, R_IPSEC, false);
 	check_golden("ikeext.dump", output_dump, R_IKEEXT, false);
+	check_golden("iscsi.dump", output_dump, R_ISCSI, false);
 	check_golden("info.dump", output_dump, R_INFO, false);
 }
 
