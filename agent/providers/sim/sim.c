@@ -97,15 +97,17 @@ param(const struct sim *s, uint64_t k, uint64_t lo, uint64_t hi)
 }
 
 /* The series `k` at time `at`, with a host-chosen rate of [qlo, qhi]/1024
- * events per second. Strictly growing when the rate reaches 2/s (jitter
- * below one second's increment), else growing in steps. */
+ * events per second, drawn with a finer grain (1/65536) so that slow
+ * series of different hosts and keys rarely coincide. Strictly growing
+ * when the rate reaches 2/s (jitter below one second's increment), else
+ * growing in steps. */
 static uint64_t
 counter_at(const struct sim *s, uint64_t k, uint64_t qlo, uint64_t qhi,
            uint64_t at)
 {
-	uint64_t q = param(s, k, qlo, qhi);
-	uint64_t v = (at * q) >> 10;
-	uint64_t r = q >> 10;
+	uint64_t q = param(s, k, qlo << 6, (qhi << 6) + 63);
+	uint64_t v = (at * q) >> 16;
+	uint64_t r = q >> 16;
 
 	if (r >= 2) {
 		v += rnd(s, k, at) % r;
@@ -174,7 +176,7 @@ static uint64_t
 failures_at(const struct sim *s, unsigned m, unsigned v, unsigned code,
             uint64_t at)
 {
-	return counter_at(s, key(TAG_ERR, m, v, code), 1, 48, at);
+	return counter_at(s, key(TAG_ERR, m, v, code), 0, 6, at);
 }
 
 static uint64_t
@@ -434,6 +436,11 @@ sim_xfrm_mib(const struct sim *s, struct stats_tree *t)
 {
 	const Secstat__V1__IpsecAggregateDropPacketStatistics *d =
 	    &t->ipsec_drop;
+
+	/* A real MIB already there (procfs named too): keep one list. */
+	if (t->ipsec_response.n_xfrm_mib > 0) {
+		return;
+	}
 
 	/* The inbound drops as Linux would have counted them (the procfs
 	 * mapping read backwards; a decryption failure is a protocol error
@@ -790,8 +797,8 @@ sim_hba(const struct sim *s, struct stats_tree *t, unsigned h,
 	Secstat__V1__MsiscsiQmIpsecStats *qm = tree_new(t, sizeof(*qm));
 	uint64_t kq = key(TAG_QM_ISCSI, h, 0, 0);
 	uint64_t life = param(s, key(TAG_QM_ISCSI, h, 1, 0), 600, 3600);
-	uint64_t negos = 1 + counter(s, kq, 1, 4);
-	uint64_t gone = 1 + counter_at(s, kq, 1, 4, s->now - life);
+	uint64_t negos = 1 + counter(s, kq, 4, 16);
+	uint64_t gone = 1 + counter_at(s, kq, 4, 16, s->now - life);
 
 	secstat__v1__msiscsi_qm_ipsec_stats__init(qm);
 	TREE_SET(qm, active_sa, 2 * (negos - gone) + 2);

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "providers/procfs/procfs.h"
 #include "providers/sim/sim.h"
 #include "stats_tree.h"
 
@@ -689,6 +690,27 @@ test_monotonic(void **state)
 	}
 }
 
+/* Named together with procfs, the sim does not add a second XFRM MIB. */
+static void
+test_with_procfs(void **state)
+{
+	static const char mib[] = "XfrmInError\t0\nXfrmInNoStates\t5\n";
+	struct procfs_records *pr = NULL;
+	struct sim_records r = {.seed = 1, .collection = 0};
+	struct stats_tree t;
+
+	assert_int_equal(procfs_parse(mib, sizeof(mib) - 1, &pr), 0);
+	stats_tree_init(&t);
+	procfs_provider.contribute(pr, &t);
+	sim_provider.contribute(&r, &t);
+	assert_int_equal(t.ipsec_response.n_xfrm_mib, 2);
+	assert_string_equal(t.ipsec_response.xfrm_mib[1]->name,
+	                    "XfrmInNoStates");
+	assert_int_equal(t.ipsec_response.xfrm_mib[1]->value, 5);
+	stats_tree_release(&t);
+	procfs_provider.records_free(pr);
+}
+
 int
 main(void)
 {
@@ -700,6 +722,7 @@ main(void)
 	    cmocka_unit_test(test_every_statistic),
 	    cmocka_unit_test(test_invariants),
 	    cmocka_unit_test(test_monotonic),
+	    cmocka_unit_test(test_with_procfs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
