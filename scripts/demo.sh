@@ -13,7 +13,7 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSECSTAT_TESTS=OF
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
 secstatd=$build/agent/secstatd
-secstat=$build/client/secstat
+secstat=$build/client/cli/secstat
 run=$(mktemp -d /tmp/secstat-demo.XXXXXX)
 pids=()
 stop() {
@@ -24,28 +24,39 @@ stop() {
 }
 trap stop EXIT
 
-start() { # start NAME URL ARGS...
-	local name=$1 url=$2
-	shift 2
-	"$secstatd" --listen "$url" "$@" 2>"$run/$name.log" &
-	pids+=($!)
-	for _ in $(seq 100); do
-		grep -q ready "$run/$name.log" && return
-		sleep 0.05
+# start NAME ARGS...: starts an agent on the first free loopback port from
+# $port on and appends its URL to urls[].
+port=$base_port
+start() {
+	local name=$1 log=$run/$1.log url
+	shift
+	while [ "$port" -lt $((base_port + 100)) ]; do
+		url=tcp://127.0.0.1:$port
+		port=$((port + 1))
+		"$secstatd" --listen "$url" "$@" 2>"$log" &
+		pids+=($!)
+		for _ in $(seq 100); do
+			if grep -q ' ready' "$log"; then
+				urls+=("$url")
+				return
+			fi
+			kill -0 "${pids[-1]}" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q 'Address in use' "$log" || break
 	done
 	echo "demo: agent $name did not start:" >&2
-	cat "$run/$name.log" >&2
+	cat "$log" >&2
 	exit 1
 }
 
+urls=()
 # This host, real sources (auto-detected: /proc/net/xfrm_stat, the kernel's
 # XFRM netlink, strongSwan, libreswan, open-iscsi when present).
-urls=("tcp://127.0.0.1:$base_port")
-start local "${urls[0]}"
+start local
 # Three simulated hosts under their own names.
 for i in 1 2 3; do
-	urls+=("tcp://127.0.0.1:$((base_port + i))")
-	start "sim-$i" "${urls[$i]}" --provider sim --sim-seed "$i" --hostname "sim-host-$i"
+	start "sim-$i" --provider sim --sim-seed "$i" --hostname "sim-host-$i"
 done
 
 servers=()
@@ -54,8 +65,11 @@ set -x
 "$secstat" "${servers[@]}" info
 "$secstat" "${servers[@]}" ipsec
 "$secstat" -s "${urls[1]}" ikeext
-"$secstat" "${servers[@]}" --dump ipsec | head -n 20
+"$secstat" -s "${urls[0]}" -s "${urls[1]}" --json info
+"$secstat" "${servers[@]}" --dump ipsec >"$run/dump.tsv"
 { set +x; } 2>/dev/null
+echo "(first 12 of $(wc -l <"$run/dump.tsv") TSV lines)"
+head -n 12 "$run/dump.tsv"
 if [ "${KEEP:-0}" = 1 ]; then
 	echo "agents left running: ${urls[*]} (logs in $run)"
 fi
