@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
@@ -278,6 +283,41 @@ test_no_server(void **state)
 	}
 }
 
+/* A peer that accepts TCP connections (the kernel does, from the listen
+ * backlog) but never speaks: the first dial must give up at
+ * connect_timeout_ms instead of waiting forever. */
+static void
+test_connect_timeout(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct secstat_session_options o;
+	secstat_session *s;
+	char url[64];
+	nng_time t0;
+	nng_duration took;
+
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	secstat_session_options_init(&o);
+	o.timeout_ms = 5000;
+	o.connect_timeout_ms = 300;
+	t0 = nng_clock();
+	assert_int_equal(secstat_session_open(&s, url, &o),
+	                 RPC_E_SERVER_DIED_DNE);
+	took = (nng_duration)(nng_clock() - t0);
+	assert_null(s);
+	assert_true(took >= 290);
+	assert_true(took <= 300 + SLACK_MS);
+	close(fd);
+}
+
 static void
 test_nonblock(void **state)
 {
@@ -433,6 +473,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test(test_no_server),
+	    cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_nonblock),
 	    cmocka_unit_test_setup_teardown(test_bad_arguments, setup,
 	                                    teardown),
