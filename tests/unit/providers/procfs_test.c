@@ -4,8 +4,12 @@
  * Every case checks the exact mapped fields and that every other field of
  * the IPsec tree stays absent.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -351,6 +355,64 @@ test_lines(void **state)
 	}
 }
 
+/* Random bytes, and real lines with random bytes flipped: the parser
+ * never crashes, and every value it keeps is spelled out in the input
+ * right after its name (nothing is made up). Deterministic: fixed seed. */
+static void
+test_random_input(void **state)
+{
+	static const char real[] = "XfrmInError             \t0\n"
+	                           "XfrmInNoStates          \t5\n"
+	                           "XfrmInStateProtoError   \t4\n"
+	                           "XfrmInStateSeqError     \t3\n"
+	                           "XfrmInTmplMismatch      \t6\n";
+	static const char alphabet[] = "Xfrm_In09 \t\n\r-+x\0\377";
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	char buf[256];
+
+	for (unsigned iter = 0; iter < 20000; iter++) {
+		struct procfs_records *r = NULL;
+		size_t len;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (iter % 2 == 0) {
+			len = x % sizeof(buf);
+			for (size_t i = 0; i < len; i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				buf[i] = alphabet[x % (sizeof(alphabet) - 1)];
+			}
+		} else {
+			len = sizeof(real) - 1;
+			memcpy(buf, real, len);
+			for (unsigned f = 0; f < 1 + x % 4; f++) {
+				buf[(x >> (8 * f + 8)) % len] =
+				    (char)(x >> (8 * f + 16));
+			}
+		}
+		assert_int_equal(procfs_parse(buf, len, &r), 0);
+		assert_true(r->n + r->skipped <= len / 2 + 1);
+		for (size_t i = 0; i < r->n; i++) {
+			char want[96];
+			const char *hit;
+			size_t nl = strlen(r->counters[i].name);
+
+			assert_true(nl > 0 && nl < PROCFS_NAME_MAX);
+			snprintf(want, sizeof(want), "%" PRIu64,
+			         r->counters[i].value);
+			hit = memmem(buf, len, r->counters[i].name, nl);
+			assert_non_null(hit);
+			/* The value's digits follow the name somewhere. */
+			assert_non_null(memmem(hit, len - (size_t)(hit - buf),
+			                       want, strlen(want)));
+		}
+		free(r);
+	}
+}
+
 /* A file larger than the read bound: the bound holds, the cut line is
  * refused, the provider still answers with what it read. */
 static void
@@ -479,11 +541,17 @@ test_ops(void **state)
 int
 main(void)
 {
+	/* clang-format off: one test per line */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ops),    cmocka_unit_test(test_fixtures),
-	    cmocka_unit_test(test_lines),  cmocka_unit_test(test_oversized),
-	    cmocka_unit_test(test_denied), cmocka_unit_test(test_default_root),
+	    cmocka_unit_test(test_ops),
+	    cmocka_unit_test(test_fixtures),
+	    cmocka_unit_test(test_lines),
+	    cmocka_unit_test(test_random_input),
+	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_denied),
+	    cmocka_unit_test(test_default_root),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
