@@ -478,14 +478,18 @@ whack_collect(void *state, void **records)
 	struct whack_state *s = state;
 	struct whack_output g, t;
 	struct whack_records *r;
-	uint64_t deadline = whack_now_ms() + WHACK_TIMEOUT_MS;
 	int rv;
 
-	rv = whack_run(s->argv[CMD_GLOBAL], deadline, WHACK_OUTPUT_MAX, &g);
+	/* Each command has its own deadline: a hung pluto fails the first
+	 * one, so the thread waits WHACK_TIMEOUT_MS, at most twice that when
+	 * pluto hangs between the two. */
+	rv = whack_run(s->argv[CMD_GLOBAL], whack_now_ms() + WHACK_TIMEOUT_MS,
+	               WHACK_OUTPUT_MAX, &g);
 	if (rv != 0) {
 		return rv;
 	}
-	rv = whack_run(s->argv[CMD_TRAFFIC], deadline, WHACK_OUTPUT_MAX, &t);
+	rv = whack_run(s->argv[CMD_TRAFFIC], whack_now_ms() + WHACK_TIMEOUT_MS,
+	               WHACK_OUTPUT_MAX, &t);
 	if (rv != 0) {
 		whack_output_free(&g);
 		return rv;

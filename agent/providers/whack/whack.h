@@ -6,9 +6,9 @@
  * command's text output is the only supported route.
  *
  * The command runs without a shell (fork + execve), with its stdout and
- * stderr captured, under one deadline for both invocations and a bound
- * on the output it may print: a hung pluto or a runaway child costs the
- * provider thread at most WHACK_TIMEOUT_MS and WHACK_OUTPUT_MAX bytes.
+ * stderr captured, under a deadline per invocation and a bound on the
+ * output it may print: a hung pluto or a runaway child is killed after
+ * WHACK_TIMEOUT_MS and never costs more than WHACK_OUTPUT_MAX bytes.
  */
 #ifndef SECSTAT_PROVIDER_WHACK_H
 #define SECSTAT_PROVIDER_WHACK_H
@@ -20,7 +20,7 @@
 #include "provider.h"
 #include "whack_parse.h"
 
-/* Deadline of one collection (both commands), milliseconds. */
+/* Deadline of one command, milliseconds: its child is killed then. */
 #define WHACK_TIMEOUT_MS 2000
 /* Most stdout bytes accepted from one command (4.10 prints 24 KiB). */
 #define WHACK_OUTPUT_MAX (4u << 20)
