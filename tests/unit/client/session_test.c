@@ -26,7 +26,7 @@
 #include "testlib.h"
 
 #define TIMEOUT_MS 400
-#define SLACK_MS   300
+#define SLACK_MS   1000
 
 struct fixture {
 	char url[256];
