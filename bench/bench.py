@@ -478,16 +478,30 @@ class Bench:
                        self.secstatd, "--provider", "sim", "--hostname", "prof",
                        "--listen", f"tcp://127.0.0.1:{port}"],
                       os.path.join(self.tmp, "callgrind.log"))
+            served = 0
             if wait_tcp(port, 60):
-                sh(f"{self.bin}/secstat-bench-load --url tcp://127.0.0.1:{port} "
-                   f"--method {m} --inflight 16 --duration 30 --warmup 1 "
-                   f"--requests {self.a.profile_requests}", timeout=120)
+                r = sh(f"{self.bin}/secstat-bench-load --url tcp://127.0.0.1:{port} "
+                       f"--method {m} --inflight 16 --duration 60 --warmup 1 "
+                       f"--requests {self.a.profile_requests}", timeout=120)
+                served = parse_kv(r.stdout).get("ok", 0)
             stop(p, timeout=60)
             if os.path.exists(cg):
-                r = sh(f"callgrind_annotate --inclusive=no {cg} | head -40")
-                prof["callgrind_self"] = r.stdout
-                r = sh(f"callgrind_annotate --inclusive=yes {cg} | head -45")
-                prof["callgrind_inclusive"] = r.stdout
+                # Drop callgrind_annotate's header; keep the totals and
+                # the functions.
+                def table(opts, keep=None, n=18):
+                    out = sh(f"callgrind_annotate {opts} {cg}").stdout.splitlines()
+                    rows = [l for l in out if re.match(r"^\s*[\d,]+ \(", l)]
+                    if keep:
+                        rows = [l for l in rows if keep in l or "PROGRAM TOTALS" in l]
+                    return "\n".join(rows[:n])
+                prof["callgrind_self"] = table("--inclusive=no")
+                prof["callgrind_secstatd"] = table("--inclusive=yes", "secstatd]")
+                tot = re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS",
+                                sh(f"callgrind_annotate {cg}").stdout)
+                if tot and served:
+                    ir = int(tot.group(1).replace(",", ""))
+                    prof["callgrind_requests"] = served
+                    prof["callgrind_ir_per_request"] = ir / served
         if sh("perf record -e cpu-clock -o /dev/null -- true").returncode == 0:
             port = self.next_port()
             p = start([self.secstatd, "--provider", "sim", "--hostname", "prof",
@@ -496,7 +510,7 @@ class Bench:
             wait_tcp(port)
             pd = os.path.join(self.tmp, "perf.data")
             rec = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000",
-                                    "-g", "-o", pd, "-p", str(p.pid)],
+                                    "-o", pd, "-p", str(p.pid)],
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
             time.sleep(0.5)
@@ -506,8 +520,9 @@ class Bench:
             rec.wait(30)
             stop(p)
             r = sh(f"perf report -i {pd} --stdio --no-children --sort dso,symbol "
-                   f"2>/dev/null | grep -v '^#' | grep '%' | head -30")
-            prof["perf_self"] = r.stdout
+                   f"2>/dev/null | grep -v '^#' | grep '%' | head -25")
+            prof["perf_self"] = "\n".join(re.sub(r"(\s+-)+\s*$", "", l)
+                                           for l in r.stdout.splitlines())
             r = sh(f"perf report -i {pd} --stdio --no-children --sort dso "
                    f"2>/dev/null | grep -v '^#' | grep '%' | head -12")
             prof["perf_dso"] = r.stdout
@@ -589,9 +604,17 @@ class Bench:
 
         prof = self.res.get("profile", {})
         txt = []
-        for k in ("callgrind_self", "perf_dso", "perf_self"):
+        if prof.get("callgrind_ir_per_request"):
+            txt.append(f"callgrind: {fmt(prof['callgrind_requests'])} requests (k=16, tcp), "
+                       f"{fmt(prof['callgrind_ir_per_request'])} instructions per request "
+                       "for the whole agent process (collection included).")
+        titles = {"callgrind_self": "callgrind, self cost (instructions), top functions",
+                  "callgrind_secstatd": "callgrind, inclusive cost of secstatd's own functions",
+                  "perf_dso": "perf (cpu-clock sampling), by object",
+                  "perf_self": "perf (cpu-clock sampling), self time, top symbols"}
+        for k in ("callgrind_self", "callgrind_secstatd", "perf_dso", "perf_self"):
             if prof.get(k):
-                txt.append(f"{k}:\n```\n{prof[k].rstrip()}\n```")
+                txt.append(f"{titles[k]}:\n```\n{prof[k].rstrip()}\n```")
         b["bench:profile"] = "\n\n".join(txt) if txt else "(no profile taken in this run)"
         b["bench:summary"] = "```\n" + "\n".join(self.summary) + "\n```"
         b["bench:pending"] = "\n".join(f"- {p}" for p in self.res["pending"]) or "- none"
@@ -683,8 +706,8 @@ def main():
         os.path.abspath(__file__))))
     ap.add_argument("--out", required=True)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--duration", type=float, default=1.5)
-    ap.add_argument("--warmup", type=float, default=0.3)
+    ap.add_argument("--duration", type=float, default=1.0)
+    ap.add_argument("--warmup", type=float, default=0.25)
     ap.add_argument("--quick", action="store_true",
                     help="1 round of 0.5 s, fleet of 10 and 100, no profile")
     ap.add_argument("--only", default="rpc,fleet,rss,profile",
