@@ -60,6 +60,22 @@ answer(const Secstat__V1__Request *req, enum fake_behaviour b, uint32_t status,
 	bool ikeext = strncmp(method, "Ikeext", 6) == 0;
 	size_t len;
 
+	if (b == FAKE_HUGE) {
+		/* A valid Reply whose message makes it 1 KiB too large. */
+		size_t n = SECSTAT_REPLY_MAX_BYTES + 1024;
+		char *text = malloc(n + 1);
+		memset(text, 'x', n);
+		text[n] = '\0';
+		rep.has_request_id = 1;
+		rep.request_id = req->request_id;
+		rep.has_status = 1;
+		rep.message = text;
+		len = secstat__v1__reply__get_packed_size(&rep);
+		*buf = malloc(len);
+		secstat__v1__reply__pack(&rep, *buf);
+		free(text);
+		return len;
+	}
 	if (b == FAKE_GARBAGE) {
 		/* A field header announcing a length-delimited field longer
 		 * than the message. */

@@ -19,6 +19,7 @@ enum fake_behaviour {
 	FAKE_STALE,      /* FWP_E_TIMEOUT with a result */
 	FAKE_SILENT,     /* never answers */
 	FAKE_CLOSE,      /* closes the socket when the request arrives */
+	FAKE_HUGE,       /* a reply larger than SECSTAT_REPLY_MAX_BYTES */
 };
 
 struct fake_agent;

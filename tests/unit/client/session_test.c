@@ -230,6 +230,22 @@ test_disconnect(void **state)
 	secstat_session_close(s);
 }
 
+/* nng refuses a message over the receive limit by dropping the
+ * connection, so the call sees the connection go. */
+static void
+test_oversized_reply(void **state)
+{
+	struct fixture *f = *state;
+	Secstat__V1__Reply *r;
+	nng_time t0 = nng_clock();
+
+	fake_agent_set(f->agent, FAKE_HUGE, 0);
+	assert_int_equal(secstat_ipsec_get_statistics1(f->s, &r),
+	                 RPC_E_DISCONNECTED);
+	assert_null(r);
+	assert_true(nng_clock() - t0 < TIMEOUT_MS + SLACK_MS);
+}
+
 static void
 test_reconnect(void **state)
 {
@@ -471,6 +487,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_wrappers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oversized_reply, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test(test_no_server),
 	    cmocka_unit_test(test_connect_timeout),
