@@ -372,6 +372,39 @@ recent_know(struct vici_state *s, uint32_t uid, enum vici_km km,
 	recent_settle(s, r);
 }
 
+static const struct vici_node *first_section(const struct vici_msg *m,
+                                             const struct vici_node *parent);
+static uint32_t uid_of(const struct vici_msg *m, const struct vici_node *sa);
+
+/* A CHILD_SA failure logged on an IKE_SA that was up before the agent
+ * started (no event told its key module and family): the listing does.
+ * Only entries waiting for that are looked up, so a large listing cannot
+ * push pending failures out of the ring. */
+static void
+resolve_pending(struct vici_state *s, const struct vici_msg *sas, size_t n)
+{
+	for (size_t k = 0; k < RECENT_MAX; k++) {
+		struct recent_ike *r = &s->recent[k];
+
+		if (r->uniqueid == 0 || r->known ||
+		    (r->qm_failed == 0 && !r->mm_failed)) {
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct vici_node *sa =
+			    first_section(&sas[i], vici_root(&sas[i]));
+
+			if (sa != NULL && uid_of(&sas[i], sa) == r->uniqueid) {
+				r->known = true;
+				r->km = (uint8_t)km_of(&sas[i], sa);
+				r->fam = (uint8_t)fam_of(&sas[i], sa);
+				recent_settle(s, r);
+				break;
+			}
+		}
+	}
+}
+
 /* ---- events (caller holds mu) ---- */
 
 static const struct vici_node *
@@ -644,6 +677,7 @@ event_main(void *arg)
 		rv =
 		    vici_conn_open(s->uri, vici_now_ms() + VICI_CONNECT_MS, &c);
 		if (rv == 0) {
+			vici_conn_set_cancel(c, s->stop_pipe[0]);
 			rv = event_register(s, c);
 		}
 		if (rv != 0) {
@@ -844,12 +878,8 @@ vici_records_make(struct vici_state *s, struct vici_msg *version,
 				observe_child(s, m, c, s->gen);
 			}
 		}
-		/* An IKE_SA listed is one the events will talk about. */
-		if (sa != NULL && uid_of(m, sa) != 0) {
-			recent_know(s, uid_of(m, sa), km_of(m, sa),
-			            fam_of(m, sa));
-		}
 	}
+	resolve_pending(s, sas, n_sas);
 	fold_vanished(s);
 	r->acc = s->acc;
 	if (s->n_children > 0) {

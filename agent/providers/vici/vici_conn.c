@@ -17,6 +17,7 @@
 
 struct vici_conn {
 	int fd;
+	int cancel_fd; /* -1 = none */
 	bool broken;
 };
 
@@ -204,6 +205,7 @@ vici_conn_open(const char *uri, int64_t deadline_ms, struct vici_conn **out)
 		goto fail;
 	}
 	c->fd = fd;
+	c->cancel_fd = -1;
 	*out = c;
 	return 0;
 fail:
@@ -221,6 +223,12 @@ vici_conn_close(struct vici_conn *c)
 		close(c->fd);
 	}
 	free(c);
+}
+
+void
+vici_conn_set_cancel(struct vici_conn *c, int fd)
+{
+	c->cancel_fd = fd;
 }
 
 int
@@ -242,15 +250,24 @@ broken(struct vici_conn *c, int rv)
 	return rv;
 }
 
-/* Waits until fd is ready for `events`; -ETIMEDOUT after the bound. */
+/* Waits until the socket is ready for `events`; -ETIMEDOUT after the
+ * bound, -ECANCELED when the cancel descriptor fires. */
 static int
-wait_fd(int fd, short events, int idle_ms, int64_t deadline_ms)
+wait_fd(const struct vici_conn *c, short events, int idle_ms,
+        int64_t deadline_ms)
 {
-	struct pollfd pfd = {.fd = fd, .events = events};
+	struct pollfd pfd[2] = {
+	    {.fd = c->fd, .events = events},
+	    {.fd = c->cancel_fd, .events = POLLIN},
+	};
 
 	for (;;) {
-		int n = poll(&pfd, 1, remaining_ms(deadline_ms, idle_ms));
+		int n = poll(pfd, c->cancel_fd >= 0 ? 2 : 1,
+		             remaining_ms(deadline_ms, idle_ms));
 
+		if (n > 0 && c->cancel_fd >= 0 && pfd[1].revents != 0) {
+			return -ECANCELED;
+		}
 		if (n > 0) {
 			return 0;
 		}
@@ -286,7 +303,7 @@ vici_conn_send(struct vici_conn *c, const uint8_t *seg, size_t len,
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			return broken(c, -errno);
 		}
-		rv = wait_fd(c->fd, POLLOUT, -1, deadline_ms);
+		rv = wait_fd(c, POLLOUT, -1, deadline_ms);
 		if (rv != 0) {
 			return broken(c, rv);
 		}
@@ -320,7 +337,7 @@ read_full(struct vici_conn *c, uint8_t *buf, size_t len, int idle_ms,
 		if (vici_now_ms() >= deadline_ms) {
 			return -ETIMEDOUT;
 		}
-		rv = wait_fd(c->fd, POLLIN, idle_ms, deadline_ms);
+		rv = wait_fd(c, POLLIN, idle_ms, deadline_ms);
 		if (rv != 0) {
 			return rv;
 		}

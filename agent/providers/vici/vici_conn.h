@@ -40,6 +40,10 @@ int64_t vici_now_ms(void);
 int vici_conn_open(const char *uri, int64_t deadline_ms,
                    struct vici_conn **out);
 void vici_conn_close(struct vici_conn *c);
+/* Makes every later wait of `c` also watch `fd`: when it becomes
+ * readable, the wait fails with -ECANCELED (the owner's stop pipe, so a
+ * thread blocked on a silent daemon can be stopped at once). */
+void vici_conn_set_cancel(struct vici_conn *c, int fd);
 /* The socket, for poll(); -1 once broken. */
 int vici_conn_fd(const struct vici_conn *c);
 bool vici_conn_broken(const struct vici_conn *c);
