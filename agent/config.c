@@ -37,6 +37,8 @@ enum option_id {
 	OPT_COLLECT_INTERVAL,
 	OPT_LOG_LEVEL,
 	OPT_SYSLOG,
+	OPT_WHACK,
+	OPT_WHACK_CTL,
 	OPT_NETNS,
 	OPT_VICI,
 	OPT_VERSION,
@@ -70,6 +72,8 @@ static int set_log_level(struct agent_config *, const char *, char *);
 static int set_syslog(struct agent_config *, const char *, char *);
 static int set_netns(struct agent_config *, const char *, char *);
 static int set_vici(struct agent_config *, const char *, char *);
+static int set_whack(struct agent_config *, const char *, char *);
+static int set_whack_ctl(struct agent_config *, const char *, char *);
 
 static const struct option_def options[OPT_COUNT] = {
     [OPT_LISTEN] =
@@ -107,6 +111,15 @@ static const struct option_def options[OPT_COUNT] = {
                        set_log_level},
     [OPT_SYSLOG] = {"syslog", no_argument, true, false, NULL,
                     "log to syslog as well as stderr", set_syslog},
+    [OPT_WHACK] =
+        {"whack", required_argument, true, false, "PATH",
+         "libreswan's ipsec wrapper or whack binary for the whack provider "
+         "(default ipsec)",
+         set_whack},
+    [OPT_WHACK_CTL] =
+        {"whack-ctl", required_argument, true, false, "PATH",
+         "pluto control socket for the whack provider (default: whack's)",
+         set_whack_ctl},
     [OPT_NETNS] = {"netns", required_argument, true, true, "NAME",
                    "also collect kernel IPsec state (xfrm provider) from "
                    "the network namespace /run/netns/NAME; repeatable",
@@ -283,11 +296,12 @@ out:
 	return rv;
 }
 
+/* A file or directory path: anything but empty. */
 static int
 set_root(char **slot, const char *v, char *err)
 {
 	if (*v == '\0') {
-		return errf(err, "empty directory");
+		return errf(err, "empty path");
 	}
 	replace_string(slot, v);
 	return 0;
@@ -387,7 +401,8 @@ set_vici(struct agent_config *cfg, const char *v, char *err)
 {
 	if ((strncmp(v, "unix://", 7) != 0 || v[7] == '\0') &&
 	    (strncmp(v, "tcp://", 6) != 0 || v[6] == '\0')) {
-		return errf(err, "'%s' is not unix://PATH or tcp://HOST:PORT", v);
+		return errf(err, "'%s' is not unix://PATH or tcp://HOST:PORT",
+		            v);
 	}
 	replace_string(&cfg->vici_uri, v);
 	return 0;
@@ -405,6 +420,39 @@ set_netns(struct agent_config *cfg, const char *v, char *err)
 	return 0;
 }
 
+static int
+set_whack(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->whack_path, v, err);
+}
+
+static int
+set_whack_ctl(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->whack_ctl, v, err);
+}
+
+/* Writes `text` after column `indent`, wrapped at `width`. */
+static void
+print_wrapped(FILE *out, const char *text, int indent, int width)
+{
+	int col = indent;
+
+	while (*text != '\0') {
+		int word = (int)strcspn(text, " ");
+
+		if (col > indent && col + 1 + word > width) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		}
+		fprintf(out, " %.*s", word, text);
+		col += word + 1;
+		text += word;
+		text += strspn(text, " ");
+	}
+	fputc('\n', out);
+}
+
 void
 config_usage(FILE *out)
 {
@@ -417,7 +465,8 @@ config_usage(FILE *out)
 		snprintf(lhs, sizeof(lhs), "--%s%s%s", options[i].name,
 		         options[i].arg ? " " : "",
 		         options[i].arg ? options[i].arg : "");
-		fprintf(out, "  %-30s %s\n", lhs, options[i].help);
+		fprintf(out, "  %-28s", lhs);
+		print_wrapped(out, options[i].help, 30, 79);
 	}
 	fprintf(out, "\nProviders built in:");
 	for (size_t i = 0; providers_builtin[i] != NULL; i++) {
@@ -426,7 +475,7 @@ config_usage(FILE *out)
 	}
 	fprintf(out,
 	        "\nExit status: 0 after SIGTERM or SIGINT, %d on a usage "
-	        "error, 1 on a start-up failure.\n",
+	        "error,\n1 on a start-up failure.\n",
 	        CONFIG_EXIT_USAGE);
 }
 
@@ -631,5 +680,7 @@ config_free(struct agent_config *cfg)
 	free(cfg->sysfs_root);
 	free(cfg->hostname);
 	free(cfg->config_file);
+	free(cfg->whack_path);
+	free(cfg->whack_ctl);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -482,17 +482,20 @@ server_destroy(struct server *s)
 	if (s == NULL) {
 		return;
 	}
-	/* Closing the socket fails every pending receive and send with
-	 * NNG_ECLOSED and removes the listeners (and ipc socket files);
-	 * nng_aio_stop then cancels the poll timers and waits for every
-	 * callback to return. */
-	if (s->sock_open) {
-		nng_close(s->sock);
-	}
+	/* Stop every context's aio while the socket is still open: this
+	 * waits for each callback, including any nng_ctx_send() it is still
+	 * inside, and refuses new operations (their callbacks see
+	 * NNG_ECANCELED and return). Only then close the socket, so nng
+	 * never tears it down under a call of ours (nng 1.5 frees the
+	 * protocol state while a concurrent nng_ctx_send() may still hold
+	 * its lock). Closing removes the listeners and ipc socket files. */
 	for (size_t i = 0; i < SERVER_CONTEXTS; i++) {
 		if (s->ctx[i].aio != NULL) {
 			nng_aio_stop(s->ctx[i].aio);
 		}
+	}
+	if (s->sock_open) {
+		nng_close(s->sock);
 	}
 	for (size_t i = 0; i < SERVER_CONTEXTS; i++) {
 		struct server_ctx *x = &s->ctx[i];
