@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,6 +191,11 @@ whack_run(char *const argv[], uint64_t deadline_ms, size_t max_out,
 		int e, null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		setpgid(0, 0);
+		/* Whatever the agent has open (sockets of other threads
+		 * without O_CLOEXEC) must not leak into whack; the pipes
+		 * below are dup2()ed onto 0-2 first or are O_CLOEXEC
+		 * anyway. Kernels before 5.11 lack it: nothing to do then. */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
