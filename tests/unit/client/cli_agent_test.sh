@@ -41,9 +41,11 @@ for cmd in ipsec ikeext iscsi info; do
 		fail "$cmd: header: $(head -1 "$dir/out")"
 	[ ! -s "$dir/err" ] || fail "$cmd: stderr: $(cat "$dir/err")"
 done
-"$cli" -s "$url" ipsec | grep -Eq '^    activeSas +[0-9]+$' ||
-	fail "ipsec: no activeSas row"
-"$cli" -s "$url" ikeext | grep -q '^  ikeV2Statistics.v4Statistics$' ||
+# (Into files, not pipes: grep -q leaving early would fail the pipeline.)
+"$cli" -s "$url" ipsec >"$dir/out"
+grep -Eq '^    activeSas +[0-9]+$' "$dir/out" || fail "ipsec: no activeSas row"
+"$cli" -s "$url" ikeext >"$dir/out"
+grep -q '^  ikeV2Statistics.v4Statistics$' "$dir/out" ||
 	fail "ikeext: no IKEv2 group"
 
 # JSON: one document, protobuf JSON names.
@@ -72,8 +74,8 @@ if grep -q 'totalDropPacketsInbound\|totalSuccessfulPackets' "$dir/out"; then
 fi
 
 # $SECSTAT_SERVER is the default server.
-SECSTAT_SERVER=$url "$cli" info | grep -Eq "^    hostname +alpha$" ||
-	fail "SECSTAT_SERVER"
+SECSTAT_SERVER=$url "$cli" info >"$dir/out"
+grep -Eq "^    hostname +alpha$" "$dir/out" || fail "SECSTAT_SERVER"
 
 # Exit statuses: some failed 2, all failed 1, usage 64.
 set +e
@@ -101,6 +103,7 @@ for args in "" "nosuchcommand" "--json --dump ipsec" "--timeout 0 ipsec" \
 	set -e
 	[ "$rc" = 64 ] || fail "usage '$args': exit $rc"
 done
-"$cli" help | grep -q "^Usage: secstat" || fail "help"
+"$cli" help >"$dir/out"
+grep -q "^Usage: secstat" "$dir/out" || fail "help"
 
 echo "ok"
