@@ -5,7 +5,7 @@
 #   KEEP=1 scripts/demo.sh   leaves the agents running afterwards
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$top/build}
+build=${BUILD_DIR:-$top/build-demo}
 base_port=${SECSTAT_DEMO_PORT:-7450}
 
 "$top/scripts/deps.sh" build

@@ -14,3 +14,22 @@ int test_free_port(void);
 const char *test_ipc_url(const char *name);
 
 #endif
+
+#include <sys/types.h>
+
+/* A secstatd process started by a test. */
+struct test_agent {
+	pid_t pid;
+	int log_fd;      /* read end of its stderr */
+	char log[16384]; /* what it logged up to "ready" */
+};
+
+/*
+ * Starts $SECSTATD with `argv` (NULL-terminated, without argv[0]) and
+ * waits up to 10 s for its "ready" log line. Returns 0, or -1 with the
+ * agent's log on stderr (the agent is killed).
+ */
+int test_agent_start(struct test_agent *a, const char *const argv[]);
+
+/* Sends `sig` and waits for the exit; returns the wait status. */
+int test_agent_stop(struct test_agent *a, int sig);
