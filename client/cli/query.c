@@ -73,7 +73,6 @@ query_run(const struct cli *cli, const char *method)
 	struct output o = {
 	    .out = stdout,
 	    .color = output_color_wanted(stdout),
-	    .now_ms = now_ms(),
 	};
 	int rc;
 

@@ -203,8 +203,8 @@ secstat_session_open(secstat_session **sp, const char *url,
 		return ERROR_INVALID_PARAMETER;
 	}
 	*sp = NULL;
-	if (options_load(&o, opts) != 0) {
-		return ERROR_INVALID_PARAMETER;
+	if ((rv = options_load(&o, opts)) != 0) {
+		return error_from_errno(rv);
 	}
 	if (url == NULL) {
 		url = secstat_default_url();
@@ -218,7 +218,7 @@ secstat_session_open(secstat_session **sp, const char *url,
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->url = strdup(url)) == NULL) {
 		free(s);
-		return RPC_E_OUT_OF_RESOURCES;
+		return error_from_errno(-ENOMEM);
 	}
 	s->timeout_ms = o.timeout_ms;
 	s->max_age_ms = o.max_age_ms;
