@@ -123,7 +123,8 @@ run(const struct agent_config *cfg, const sigset_t *stop_signals)
 	         n_enabled == 1 ? "" : "s", cfg->collect_interval_ms);
 
 	if (sigwait(stop_signals, &sig) == 0) {
-		log_info("%s received, stopping", strsignal(sig));
+		log_info("%s received, stopping",
+		         sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	}
 	rv = 0;
 out:

@@ -150,14 +150,20 @@ append_status(nng_msg *msg, uint32_t status, const char *text)
 	return nng_msg_append(msg, text, len);
 }
 
-/* Starts the reply: empties the request message and writes request_id. */
+/* Starts the reply: empties the request message (its header, the REP
+ * routing, stays), makes room for `size` more bytes in one allocation at
+ * most, and writes request_id. */
 static int
-begin_reply(struct server_ctx *x)
+begin_reply(struct server_ctx *x, size_t size)
 {
 	uint8_t hdr[11];
 	size_t n = 0;
+	int rv;
 
 	nng_msg_clear(x->msg);
+	if ((rv = nng_msg_reserve(x->msg, sizeof(hdr) + size)) != 0) {
+		return rv;
+	}
 	if (!x->has_id) {
 		return 0;
 	}
@@ -192,7 +198,8 @@ reply_error(struct server_ctx *x, uint32_t status, const char *text)
 	struct snapshot *snap = collector_acquire(x->s->collector);
 	int rv;
 
-	rv = begin_reply(x);
+	rv = begin_reply(x, 24 + strlen(text) +
+	                        (snap != NULL ? snap->host_field.len : 0));
 	if (rv == 0) {
 		rv = append_status(x->msg, status, text);
 	}
@@ -222,7 +229,7 @@ reply_snapshot(struct server_ctx *x, struct snapshot *snap, bool too_old)
 	uint32_t status = b.status;
 	int rv;
 
-	rv = begin_reply(x);
+	rv = begin_reply(x, b.len + (too_old ? 200 : 0));
 	if (rv == 0) {
 		rv = nng_msg_append(x->msg, b.data, b.len);
 	}
