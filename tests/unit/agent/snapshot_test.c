@@ -377,20 +377,6 @@ test_capabilities_and_host(void **state)
 	fixture_free(&f);
 }
 
-/* The epoch changes with the boot id, the start time and the pid. */
-static void
-test_epoch(void **state)
-{
-	uint64_t a = hostinfo_epoch("b1", 1000, 10);
-
-	assert_true(a != 0);
-	assert_int_equal(a, hostinfo_epoch("b1", 1000, 10));
-	assert_true(a != hostinfo_epoch("b2", 1000, 10));
-	assert_true(a != hostinfo_epoch("b1", 1001, 10));
-	assert_true(a != hostinfo_epoch("b1", 1000, 11));
-	assert_true(hostinfo_epoch("", 0, 0) != 0);
-}
-
 static void
 test_refcount(void **state)
 {
@@ -420,7 +406,6 @@ main(void)
 	    cmocka_unit_test_setup(test_status_failing_provider, setup),
 	    cmocka_unit_test_setup(test_simulated, setup),
 	    cmocka_unit_test_setup(test_capabilities_and_host, setup),
-	    cmocka_unit_test(test_epoch),
 	    cmocka_unit_test_setup(test_refcount, setup),
 	};
 
