@@ -23,8 +23,9 @@
 /* Recently seen IKE_SAs, for pairing a failure (event) with its reason
  * (log message): the two arrive in either order. */
 #define RECENT_MAX 128
-/* CHILD_SAs folded into the retired totals, remembered so that a late
- * event or listing about them is not counted again. */
+/* CHILD_SAs folded into the retired totals, remembered with what was
+ * folded, so that a late event or listing about them moves them back
+ * instead of counting them twice. */
 #define FOLDED_MAX 512
 
 struct recent_ike {
@@ -36,10 +37,6 @@ struct recent_ike {
 	unsigned qm_failed; /* CHILD_SA failures not yet attributed */
 };
 
-struct folded {
-	uint32_t uniqueid, spi_in;
-};
-
 struct vici_state {
 	char *uri;
 	pthread_mutex_t mu; /* everything below up to `cmd` */
@@ -47,7 +44,7 @@ struct vici_state {
 	struct vici_child *children;
 	size_t n_children, cap_children, hint;
 	uint64_t gen;
-	struct folded folded[FOLDED_MAX];
+	struct vici_child folded[FOLDED_MAX]; /* uniqueid 0 = free */
 	size_t folded_next;
 	struct recent_ike recent[RECENT_MAX];
 	size_t recent_next;
@@ -167,14 +164,48 @@ traffic_sum(struct vici_traffic *dst, const struct vici_traffic *src)
 
 /* ---- CHILD_SA tracking (caller holds mu) ---- */
 
+static void
+traffic_sub(struct vici_traffic *tr, uint8_t cls, uint64_t bytes,
+            uint64_t packets)
+{
+	if (cls & VICI_CLS_ENCRYPTED) {
+		tr->encrypted -= bytes;
+	}
+	if (cls & VICI_CLS_AUTH_ESP) {
+		tr->auth_esp -= bytes;
+	}
+	if (cls & VICI_CLS_AH) {
+		tr->auth_ah -= bytes;
+	}
+	if (cls & VICI_CLS_TUNNEL) {
+		tr->tunnel -= bytes;
+	}
+	if (cls & VICI_CLS_TRANSPORT) {
+		tr->transport -= bytes;
+	}
+	tr->packets -= packets;
+}
+
+/* A folded CHILD_SA that shows up again (left out of one listing, or a
+ * late event with its final counters): takes its folded counts back out
+ * of the retired totals and returns them, so it is tracked live again. */
 static bool
-was_folded(const struct vici_state *s, uint32_t uid, uint32_t spi_in)
+unfold(struct vici_state *s, uint32_t uid, uint32_t spi_in,
+       struct vici_child *out)
 {
 	for (size_t i = 0; i < FOLDED_MAX; i++) {
-		if (s->folded[i].uniqueid == uid &&
-		    s->folded[i].spi_in == spi_in && uid != 0) {
-			return true;
+		struct vici_child *f = &s->folded[i];
+
+		if (f->uniqueid != uid || f->spi_in != spi_in || uid == 0) {
+			continue;
 		}
+		for (int d = 0; d < VICI_DIR_COUNT; d++) {
+			traffic_sub(&s->acc.retired[f->kernel][d], f->cls,
+			            f->bytes[d], f->packets[d]);
+		}
+		*out = *f;
+		memset(f, 0, sizeof(*f));
+		return true;
 	}
 	return false;
 }
@@ -213,11 +244,11 @@ observe_child(struct vici_state *s, const struct vici_msg *m,
 		return; /* not installed yet: nothing to count */
 	}
 	vici_hex32(m, c, "spi-out", &spi_out);
-	if (was_folded(s, (uint32_t)uid, spi_in)) {
-		return;
-	}
 	ch = find_child(s, (uint32_t)uid, spi_in);
 	if (ch == NULL) {
+		struct vici_child back;
+		bool was = unfold(s, (uint32_t)uid, spi_in, &back);
+
 		if (s->n_children == s->cap_children) {
 			size_t cap = s->cap_children ? s->cap_children * 2 : 16;
 			struct vici_child *n =
@@ -230,9 +261,13 @@ observe_child(struct vici_state *s, const struct vici_msg *m,
 			s->cap_children = cap;
 		}
 		ch = &s->children[s->n_children++];
-		memset(ch, 0, sizeof(*ch));
-		ch->uniqueid = (uint32_t)uid;
-		ch->spi_in = spi_in;
+		if (was) {
+			*ch = back;
+		} else {
+			memset(ch, 0, sizeof(*ch));
+			ch->uniqueid = (uint32_t)uid;
+			ch->spi_in = spi_in;
+		}
 		ch->seen_gen = s->gen;
 	}
 	ch->spi_out = spi_out;
@@ -269,8 +304,8 @@ fold_vanished(struct vici_state *s)
 			traffic_add(&s->acc.retired[ch->kernel][d], ch->cls,
 			            ch->bytes[d], ch->packets[d]);
 		}
-		s->folded[s->folded_next].uniqueid = ch->uniqueid;
-		s->folded[s->folded_next].spi_in = ch->spi_in;
+		/* The ring's oldest entry stays folded for good. */
+		s->folded[s->folded_next] = *ch;
 		s->folded_next = (s->folded_next + 1) % FOLDED_MAX;
 		*ch = s->children[--s->n_children];
 	}
@@ -960,12 +995,10 @@ vici_collect(struct vici_state *s, struct vici_records **out)
 	struct vici_msg version, stats, counters;
 	bool has_version = false, has_counters = false;
 	struct msg_list sas = {0}, conns = {0};
-	struct vici_builder noblock;
 	int rv;
 
 	*out = NULL;
 	memset(&stats, 0, sizeof(stats));
-	vici_builder_init(&noblock);
 	if (s->cmd != NULL && vici_conn_broken(s->cmd)) {
 		vici_conn_close(s->cmd);
 		s->cmd = NULL;
@@ -1003,9 +1036,12 @@ vici_collect(struct vici_state *s, struct vici_records **out)
 	if (rv != 0) {
 		goto out;
 	}
-	/* Do not wait for IKE_SAs another thread of charon holds. */
-	vici_builder_kv(&noblock, "noblock", "yes");
-	rv = streamed(s->cmd, "list-sas", "list-sa", &noblock, deadline, &sas);
+	/* Blocking, as swanctl lists: with noblock charon leaves out the
+	 * IKE_SAs another of its threads holds at that moment (during any
+	 * exchange, a rekey for one), which would make live SAs look gone.
+	 * charon holds an IKE_SA only while it processes a message; the
+	 * idle deadline still bounds a stuck one. */
+	rv = streamed(s->cmd, "list-sas", "list-sa", NULL, deadline, &sas);
 	if (rv != 0) {
 		goto out;
 	}
@@ -1043,7 +1079,6 @@ out:
 	vici_msg_free(&stats);
 	free_msgs(sas.v, sas.n);
 	free_msgs(conns.v, conns.n);
-	vici_builder_release(&noblock);
 	return rv;
 }
 

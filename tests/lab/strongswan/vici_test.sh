@@ -19,7 +19,7 @@ export LC_ALL=C
 SECSTATD=${SECSTATD:?SECSTATD must name the secstatd binary}
 SECSTAT=${1:-${SECSTAT:?SECSTAT must name the secstat binary}}
 CHARON=/usr/lib/ipsec/charon
-DEADLINE=${VICI_TEST_DEADLINE:-100} # seconds, whole test
+DEADLINE=${VICI_TEST_DEADLINE:-130} # seconds, whole test
 ID=$$
 NS_A=vta$ID
 NS_B=vtb$ID
@@ -238,12 +238,12 @@ OUT=ipsec.statistics.outboundTrafficStatistics
 AGG=ipsec.statistics.aggregateSaStatistics
 FAILED=0
 CHECKS=0
-# expect side command path want what: waits up to 5 s for the agent's next
-# snapshots to show `want`, then records a failure.
+# expect side command path want what: waits up to 15 s (a loaded CI host)
+# for the agent's next snapshots to show `want`, then records a failure.
 expect() {
     local side=$1 cmd=$2 path=$3 want=$4 what=$5 got i
     CHECKS=$((CHECKS + 1))
-    for i in $(seq 1 50); do
+    for i in $(seq 1 150); do
         got=$(val "$side" "$cmd" "$path")
         [ "$got" = "$want" ] && { log "ok   $side $what: $path = $got"; return 0; }
         sleep 0.1
@@ -369,18 +369,26 @@ A_IN2=$(val a ipsec "$IN.encryptedByteCount")
 # ---------------------------------------------------------------- 4. daemon gone
 # The agent keeps answering; the provider reports the failure.
 for p in $(ip netns pids "$NS_B"); do kill -TERM "$p"; done
-sleep 1.5
-"$SECSTAT" -s "ipc://$LAB/agent-b.sock" --timeout 3000 --json ikeext >"$LAB/b-down.json" 2>&1
-RC=$?
 CHECKS=$((CHECKS + 1))
-if [ $RC != 0 ] && [ $RC != 1 ]; then
-    log "FAIL agent b did not answer after charon stopped (rc=$RC)"; FAILED=1
-elif ! grep -q '"name": "vici"' "$LAB/b-down.json" ||
-     ! awk '/"name": "vici"/ { f = 1 } f && /"health"/ { print; exit }' "$LAB/b-down.json" |
-       grep -q -E 'HEALTH_(FAILING|ABSENT|STALE)'; then
-    log "FAIL agent b: vici health not failing/absent after charon stopped"; FAILED=1
-else
+DOWN=0
+for i in $(seq 1 50); do
+    "$SECSTAT" -s "ipc://$LAB/agent-b.sock" --timeout 3000 --json ikeext >"$LAB/b-down.json" 2>&1
+    RC=$?
+    if [ $RC != 0 ] && [ $RC != 1 ]; then
+        break
+    fi
+    if awk '/"name": "vici"/ { f = 1 } f && /"health"/ { print; exit }' "$LAB/b-down.json" |
+        grep -q -E 'HEALTH_(FAILING|ABSENT|STALE)'; then
+        DOWN=1
+        break
+    fi
+    sleep 0.2
+done
+if [ $DOWN = 1 ]; then
     log "ok   b: agent answers, vici provider reports the daemon gone"
+else
+    log "FAIL agent b after charon stopped: rc=$RC, vici health not failing/absent"
+    FAILED=1
 fi
 
 log "$CHECKS checks, $([ $FAILED = 0 ] && echo all passed || echo SOME FAILED) in $(ts)"
