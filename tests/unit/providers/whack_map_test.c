@@ -79,6 +79,11 @@ static const struct map_case map_cases[] = {
     {"globalstatus-4.10-responder.txt",
      {1, 0, 1, 1, 0, 1, 0, 1, true, 0, 0, 0},
      {0, 0, 0, 0, 0, 0, 0, 0, true, 0, 0, 0}},
+    /* 4.10 in the kernel lab: one IKE SA and its Child SA up (ESP),
+     * two attempts refused with AUTHENTICATION_FAILED. */
+    {"globalstatus-4.10-lab.txt",
+     {1, 1, 3, 1, 2, 3, 1, 2, true, 2, 0, 0},
+     {0, 0, 0, 0, 0, 0, 0, 0, true, 0, 0, 0}},
     /* 5.x: reasons per finished SA; no IKEv1 states in the build. */
     {"globalstatus-5.x.txt",
      {3, 3, 10, 8, 2, 12, 9, 2, true, 1, 2, 0},
@@ -247,6 +252,7 @@ struct sa_case {
 };
 
 static const struct sa_case sa_cases[] = {
+    {"trafficstatus-4.10-lab.txt", 1, "good", 2, 320, 320, 1795309608, NULL},
     {"trafficstatus-3.27.txt", 2, "roadwarrior[1]", 3, 1234, 5678, 1521112101,
      NULL},
     {"trafficstatus-4.x.txt", 2, "west-east", 2, 840, 1680, 1700000000, NULL},
