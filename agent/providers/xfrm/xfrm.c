@@ -23,6 +23,8 @@
 #endif
 
 #define NETNS_DIR "/run/netns/"
+/* Dumps tried per collection when the SAD changes during the dump. */
+#define DUMP_ATTEMPTS 3
 /* Bound on one xfrm_stat read (the procfs provider's bound). */
 #define MIB_READ_MAX 65536
 
@@ -348,12 +350,20 @@ collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 	if (rv == 0) {
 		rv = xfrm_nl_spdinfo(&n->nl, &r->spd);
 	}
-	if (rv == 0) {
+	/* A dump the SAD changed under is inconsistent: take another one
+	 * (bounded; heavy churn fails the collection, retried later). */
+	for (int attempt = 0; rv == 0 && attempt < DUMP_ATTEMPTS; attempt++) {
+		r->n_sas = 0;
 		xfrm_totals_dump_begin(&n->totals);
 		rv = xfrm_nl_dump_sa(&n->nl, dump_cb, &d);
-		/* Only a complete dump may retire the SAs it did not list. */
 		if (rv == 0) {
+			/* Only a complete dump may retire the SAs it did not
+			 * list. */
 			xfrm_totals_dump_end(&n->totals);
+			break;
+		}
+		if (rv == -EINTR && attempt + 1 < DUMP_ATTEMPTS) {
+			rv = 0;
 		}
 	}
 	if (rv != 0) {

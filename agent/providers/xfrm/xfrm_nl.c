@@ -146,19 +146,37 @@ struct run_ctx {
 	bool got;
 };
 
-/* Sends `nlh` on `s` and runs every reply batch through `cb` until the
- * kernel says done (dump) or acknowledges (single reply). */
+/*
+ * Reads and discards whatever is queued on `s` without blocking: late
+ * replies of a request that timed out, or the rest of a dump abandoned
+ * on an error. The kernel queues a dump's next batch as soon as one is
+ * read, so this consumes an abandoned dump to its end.
+ */
+static void
+flush(struct xfrm_nl *nl, struct mnl_socket *s)
+{
+	for (unsigned i = 0; i < DUMP_BATCH_MAX; i++) {
+		ssize_t n = recv(mnl_socket_get_fd(s), nl->buf,
+		                 XFRM_NL_BUF_SIZE, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return;
+		}
+		explicit_bzero(nl->buf, (size_t)n);
+	}
+}
+
 static int
-request(struct xfrm_nl *nl, struct mnl_socket *s, struct nlmsghdr *nlh,
-        mnl_cb_t cb, struct run_ctx *ctx)
+run_batches(struct xfrm_nl *nl, struct mnl_socket *s, struct nlmsghdr *nlh,
+            mnl_cb_t cb, struct run_ctx *ctx)
 {
 	uint32_t portid = mnl_socket_get_portid(s);
 	uint32_t seq = nlh->nlmsg_seq;
 	int rv = 0;
 
-	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0) {
-		return neg_errno(EIO);
-	}
 	for (unsigned batch = 0; batch < DUMP_BATCH_MAX; batch++) {
 		ssize_t n = mnl_socket_recvfrom(s, nl->buf, XFRM_NL_BUF_SIZE);
 
@@ -177,6 +195,8 @@ request(struct xfrm_nl *nl, struct mnl_socket *s, struct nlmsghdr *nlh,
 			return ctx->err;
 		}
 		if (rv == MNL_CB_ERROR) {
+			/* libmnl: the kernel's error, or EINTR when the SAD
+			 * changed during the dump (NLM_F_DUMP_INTR). */
 			return neg_errno(EPROTO);
 		}
 		if (rv == MNL_CB_STOP) {
@@ -187,6 +207,26 @@ request(struct xfrm_nl *nl, struct mnl_socket *s, struct nlmsghdr *nlh,
 		}
 	}
 	return -E2BIG;
+}
+
+/* Sends `nlh` on `s` and runs every reply batch through `cb` until the
+ * kernel says done (dump) or acknowledges (single reply). On failure the
+ * socket is left empty for the next request. */
+static int
+request(struct xfrm_nl *nl, struct mnl_socket *s, struct nlmsghdr *nlh,
+        mnl_cb_t cb, struct run_ctx *ctx)
+{
+	int rv;
+
+	flush(nl, s);
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0) {
+		return neg_errno(EIO);
+	}
+	rv = run_batches(nl, s, nlh, cb, ctx);
+	if (rv != 0) {
+		flush(nl, s);
+	}
+	return rv;
 }
 
 static struct nlmsghdr *

@@ -60,7 +60,8 @@ void xfrm_nl_close(struct xfrm_nl *nl);
  * A non-zero return aborts the dump with that value. */
 typedef int (*xfrm_nl_sa_cb)(const struct xfrm_sa *sa, void *arg);
 
-/* XFRM_MSG_GETSA dump. 0 or a negative errno. */
+/* XFRM_MSG_GETSA dump. 0 or a negative errno; -EINTR when the SAD
+ * changed while it was dumped (the dump is inconsistent: retry). */
 int xfrm_nl_dump_sa(struct xfrm_nl *nl, xfrm_nl_sa_cb cb, void *arg);
 int xfrm_nl_sadinfo(struct xfrm_nl *nl, struct xfrm_sadinfo *out);
 int xfrm_nl_spdinfo(struct xfrm_nl *nl, struct xfrm_spdinfo *out);
