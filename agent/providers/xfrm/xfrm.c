@@ -87,16 +87,24 @@ xfrm_init(const struct agent_config *cfg, void **state)
 		goto out;
 	}
 	for (size_t i = 0; i <= cfg->n_netns; i++) {
-		struct ns_state *n = &s->ns[i];
 		const char *name = i == 0 ? "" : cfg->netns[i - 1];
+		struct ns_state *n;
+		bool dup = false;
 
-		s->n_ns++;
 		if (i > 0 &&
 		    (name[0] == '\0' || strchr(name, '/') != NULL ||
 		     strcmp(name, ".") == 0 || strcmp(name, "..") == 0)) {
 			rv = -EINVAL;
 			goto out;
 		}
+		/* A name given twice is one namespace, counted once. */
+		for (size_t k = 1; k < s->n_ns; k++) {
+			dup = dup || strcmp(s->ns[k].name, name) == 0;
+		}
+		if (dup) {
+			continue;
+		}
+		n = &s->ns[s->n_ns++];
 		n->name = strdup(name);
 		n->addrs = malloc(sizeof(*n->addrs));
 		if (n->name == NULL || n->addrs == NULL) {
@@ -149,9 +157,18 @@ ns_ensure_open(struct ns_state *n)
 	int rv;
 
 	if (n->path != NULL) {
+		struct stat own;
+
 		if (stat(n->path, &st) != 0) {
 			ns_close(n);
 			return -errno;
+		}
+		/* The agent's own namespace under a name: already collected
+		 * as "", it would be counted twice. */
+		if (stat("/proc/thread-self/ns/net", &own) == 0 &&
+		    own.st_dev == st.st_dev && own.st_ino == st.st_ino) {
+			ns_close(n);
+			return -EEXIST;
 		}
 		if (n->open && (st.st_dev != n->dev || st.st_ino != n->ino)) {
 			ns_close(n);

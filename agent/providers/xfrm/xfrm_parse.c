@@ -199,8 +199,11 @@ parse_attrs(unsigned char *p, unsigned char *end, struct xfrm_sa *sa,
 		case XFRMA_SA: {
 			struct xfrm_usersa_info info;
 
-			if (has_sa_attr == NULL ||
-			    plen < sizeof(struct xfrm_usersa_info)) {
+			if (has_sa_attr == NULL) {
+				/* Only DELSA's state is read from here. */
+				break;
+			}
+			if (plen < sizeof(struct xfrm_usersa_info)) {
 				return -EBADMSG;
 			}
 			memcpy(&info, pl, sizeof(info));

@@ -275,8 +275,10 @@ test_provider(void **state)
 static void
 test_named_namespace(void **state)
 {
-	char *names[] = {netns_name, "secstat-xfrm-absent"};
-	struct agent_config cfg = config(names, 2);
+	char own_name[80];
+	char *names[] = {netns_name, "secstat-xfrm-absent", netns_name,
+	                 own_name};
+	struct agent_config cfg = config(names, 4);
 	struct xfrm_records *r;
 	struct stats_tree t;
 	void *st = NULL;
@@ -284,12 +286,16 @@ test_named_namespace(void **state)
 	(void)state;
 	sh("ip xfrm state flush; ip xfrm policy flush");
 	sh("ip netns add %s", netns_name);
+	/* The test's own namespace under a name: must not count twice. */
+	snprintf(own_name, sizeof(own_name), "%s-own", netns_name);
+	sh("touch /run/netns/%s && mount --bind /proc/$$/ns/net /run/netns/%s",
+	   own_name, own_name);
 	sh("ip -n %s xfrm state allocspi src 192.0.2.1 dst 192.0.2.2 "
 	   "proto esp reqid 9 mode tunnel >/dev/null",
 	   netns_name);
 	assert_int_equal(xfrm_provider.init(&cfg, &st), 0);
 	r = collect(st);
-	assert_int_equal(r->n_ns, 3);
+	assert_int_equal(r->n_ns, 4); /* "", netns_name, absent, own */
 	assert_true(r->per_namespace);
 	assert_string_equal(r->ns[0].name, "");
 	assert_int_equal(r->ns[0].status, 0);
@@ -299,6 +305,8 @@ test_named_namespace(void **state)
 	assert_int_equal(r->ns[1].n_sas, 1);
 	assert_int_equal(r->ns[1].sad.count, 1);
 	assert_int_equal(r->ns[2].status, -ENOENT);
+	assert_string_equal(r->ns[3].name, own_name);
+	assert_int_equal(r->ns[3].status, -EEXIST);
 	stats_tree_init(&t);
 	xfrm_provider.contribute(r, &t);
 	assert_int_equal(t.ipsec_response.n_namespaces, 2);
@@ -318,6 +326,7 @@ test_named_namespace(void **state)
 
 	/* The namespace goes away: its block goes, collection goes on. */
 	sh("ip netns del %s", netns_name);
+	sh("umount /run/netns/%s && rm /run/netns/%s", own_name, own_name);
 	r = collect(st);
 	assert_int_equal(r->ns[1].status, -ENOENT);
 	xfrm_provider.records_free(r);
