@@ -10,14 +10,16 @@
 # Needs root and the Debian packages strongswan-charon, strongswan-swanctl,
 # libcharon-extra-plugins, iproute2, iputils-ping. Fails (non-zero) when
 # any of that is missing or the lab cannot be built: it never skips.
-# Environment (set by ctest): SECSTATD, SECSTAT; the CLI's path may also be
-# given as the first argument (it wins over SECSTAT).
+# Environment (set by ctest): SECSTATD, SECSTAT. Arguments: the CLI's path
+# (wins over SECSTAT) and the path of vici_lab_sas (the per-SA listing
+# through libsecstat; python3 reads its JSON).
 
 set -u
 export LC_ALL=C
 
 SECSTATD=${SECSTATD:?SECSTATD must name the secstatd binary}
 SECSTAT=${1:-${SECSTAT:?SECSTAT must name the secstat binary}}
+SAS=${2:?the path of vici_lab_sas}
 CHARON=/usr/lib/ipsec/charon
 DEADLINE=${VICI_TEST_DEADLINE:-130} # seconds, whole test
 ID=$$
@@ -34,7 +36,7 @@ log() { echo "[$(ts)] $*" >&2; }
 die() { echo "[$(ts)] FAIL: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, charon)"
-for b in ip swanctl "$CHARON" ping mount timeout awk "$SECSTATD" "$SECSTAT"; do
+for b in ip swanctl "$CHARON" ping mount timeout awk python3 "$SECSTATD" "$SECSTAT" "$SAS"; do
     command -v "$b" >/dev/null 2>&1 || [ -x "$b" ] ||
         die "missing $b (apt-get install strongswan-charon strongswan-swanctl libcharon-extra-plugins iproute2 iputils-ping)"
 done
@@ -322,6 +324,32 @@ for s in a b; do
 done
 expect a ikeext "$V4.totalResponderMainModes" 0 "responder IKE_SAs"
 expect b ikeext "$V4.totalResponderMainModes" 1 "responder IKE_SAs"
+# The per-SA listing: the IKE_SA and its CHILD_SA as swanctl shows them,
+# and both configured connections, "bad" down.
+check_listing() { # what
+    local raw want
+    CHECKS=$((CHECKS + 1))
+    raw=$(sw a --list-sas --raw | grep -o 'net-[0-9]* {name=[^}]*state=INSTALLED[^}]*}')
+    want="lab ESTABLISHED 192.0.2.2 INSTALLED $((16#$(echo "$raw" | grep -o 'spi-in=[0-9a-f]*' | cut -d= -f2))) $(echo "$raw" | grep -o 'bytes-in=[0-9]*' | cut -d= -f2) | bad:False:0 lab:True:1"
+    for i in $(seq 1 50); do
+        got=$("$SAS" "ipc://$LAB/agent-a.sock" 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ike = [s for s in d.get("ikeSas", []) if s.get("state") == "ESTABLISHED"]
+out = []
+for s in ike:
+    for c in s.get("childSas", []):
+        if c.get("state") == "INSTALLED":
+            out.append("%s %s %s %s %d %d" % (s["name"], s["state"], s["remoteAddress"], c["state"], c["spiIn"], c.get("bytesIn", 0)))
+conns = sorted("%s:%s:%d" % (c["name"], c.get("established"), c.get("activeChildSas", 0)) for c in d.get("connections", []))
+print(" ".join(out) + " | " + " ".join(conns))' 2>&1)
+        [ "$got" = "$want" ] && { log "ok   a $1: per-SA listing = $got"; return 0; }
+        sleep 0.1
+    done
+    log "FAIL a $1: per-SA listing '$got', swanctl says '$want'"
+    FAILED=1
+}
+check_listing "after setup"
 A_IN0=$(child_sum a bytes-in INSTALLED)
 A_OUT0=$(child_sum a bytes-out INSTALLED)
 A_PIN0=$(child_sum a packets-in INSTALLED)
@@ -363,6 +391,7 @@ for s in a b; do
     check_sas "$s" "after failure:"
 done
 expect b ikeext "$V4.totalResponderMainModes" 2 "responder IKE_SAs"
+check_listing "after failure"
 A_IN2=$(val a ipsec "$IN.encryptedByteCount")
 [ -n "$A_IN2" ] && [ "$A_IN2" -ge "$A_IN1" ] || { log "FAIL totals went backwards: $A_IN1 -> $A_IN2"; FAILED=1; }
 
