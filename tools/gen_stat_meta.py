@@ -126,7 +126,11 @@ IDENTITY = {"cid", "usid", "unique_adapter_id", "port", "persistent_port",
             "max_request_bytes", "collect_interval_ms", "reqid",
             "spi_in", "spi_out", "install_unix_s", "last_use_in_unix_s",
             "last_use_out_unix_s", "ike_sa_unique_id", "unique_id",
-            "version", "local_port", "remote_port"}
+            "version", "local_port", "remote_port",
+            # stream.proto: stream bookkeeping and fleet side tables
+            "sequence", "heartbeat_interval_ms", "full_every", "latency_us",
+            "sum", "hosts", "min", "max", "min_host", "max_host",
+            "hosts_ok", "duration_us"}
 
 
 def is_identity(name):

@@ -482,6 +482,12 @@ print_result(const struct output *o, const Secstat__V1__Reply *r)
 }
 
 void
+output_result(const struct output *o, const Secstat__V1__Reply *r)
+{
+	print_result(o, r);
+}
+
+void
 output_table(const struct output *o, const struct output_host *hosts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -550,7 +556,16 @@ output_json(const struct output *o, const struct output_host *hosts, size_t n)
 		}
 		fputs("\n    }", out);
 	}
-	fputs(n > 0 ? "\n  ]\n}\n" : "]\n}\n", out);
+	fputs(n > 0 ? "\n  ]" : "]", out);
+	if (o->aggregate != NULL) {
+		fputs(",\n  \"aggregate\": ", out);
+		write_nested_json(out, &o->aggregate->base, 1);
+	}
+	if (o->summary != NULL) {
+		fputs(",\n  \"fleet\": ", out);
+		write_nested_json(out, &o->summary->base, 1);
+	}
+	fputs("\n}\n", out);
 }
 
 /* ---- TSV ---- */
@@ -586,6 +601,16 @@ output_dump(const struct output *o, const struct output_host *hosts, size_t n)
 			continue;
 		}
 		if ((result = reply_result(h->reply, &name)) != NULL) {
+			model_walk(result, name, dump_stat, &d);
+		}
+	}
+	if (o->aggregate != NULL) {
+		struct dump_ctx d = {o->out, "fleet"};
+		const char *name;
+		const ProtobufCMessage *result =
+		    reply_result(o->aggregate, &name);
+
+		if (result != NULL) {
 			model_walk(result, name, dump_stat, &d);
 		}
 	}

@@ -32,6 +32,11 @@ struct output {
 	FILE *out;
 	bool color;      /* ANSI colours (table only) */
 	uint64_t now_ms; /* wall clock, for the age of the data */
+	/* A fleet query (several hosts): the aggregate and its side table,
+	 * added to the JSON document ("aggregate", "fleet") and the TSV dump
+	 * (server "fleet"). NULL for the per-host output alone. */
+	const Secstat__V1__Reply *aggregate;
+	const Secstat__V1__FleetAggregate *summary;
 };
 
 void output_table(const struct output *o, const struct output_host *hosts,
@@ -40,6 +45,10 @@ void output_json(const struct output *o, const struct output_host *hosts,
                  size_t n);
 void output_dump(const struct output *o, const struct output_host *hosts,
                  size_t n);
+
+/* The statistics table of one reply (what output_table() prints under
+ * a host's header line). */
+void output_result(const struct output *o, const Secstat__V1__Reply *r);
 
 /* Whether to colour `f`: $SECSTAT_COLOR=always|never, else only when `f`
  * is a terminal (and $TERM is not "dumb"). */

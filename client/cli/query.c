@@ -1,10 +1,17 @@
-/* One method, every server: call, print, exit status. */
+/* One method, every server: a concurrent fleet query, print, exit status. */
 #include "query.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "fleet_table.h"
+
+/* Fleets at least this large show a progress line on a terminal. */
+#define PROGRESS_MIN_HOSTS 20
 
 static uint64_t
 now_ms(void)
@@ -31,25 +38,6 @@ query_exit_status(const uint32_t *status, size_t n)
 	return failed == n ? EXIT_ALL_FAILED : EXIT_SOME_FAILED;
 }
 
-/* The servers are queried one after the other; each has its own
- * timeout, so one dead host costs at most that much. */
-static void
-query_one(const struct cli *cli, const char *method, struct output_host *h)
-{
-	struct secstat_session_options opts;
-	secstat_session *s;
-
-	secstat_session_options_init(&opts);
-	opts.timeout_ms = cli->timeout_ms;
-	h->reply = NULL;
-	h->status = secstat_session_open(&s, h->server, &opts);
-	if (h->status != ERROR_SUCCESS) {
-		return;
-	}
-	h->status = secstat_session_call(s, method, &h->reply);
-	secstat_session_close(s);
-}
-
 static void
 report_failure(const struct output_host *h)
 {
@@ -65,49 +53,127 @@ report_failure(const struct output_host *h)
 	fputc('\n', stderr);
 }
 
+/* One connection per host: a large fleet needs more descriptors than
+ * the usual soft limit. */
+static void
+raise_fd_limit(size_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n + 64 &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+query_open_fleet(const struct cli *cli, secstat_fleet **fp)
+{
+	struct secstat_fleet_options opts;
+	char err[512];
+	uint32_t st;
+
+	secstat_fleet_options_init(&opts);
+	opts.timeout_ms =
+	    cli->timeout_ms ? cli->timeout_ms : SECSTAT_DEFAULT_TIMEOUT_MS;
+	if (cli->hosts_file != NULL) {
+		st = secstat_fleet_open_file(fp, cli->hosts_file, &opts, err,
+		                             sizeof(err));
+		if (st == ERROR_INVALID_PARAMETER && err[0] != '\0') {
+			fprintf(stderr, "secstat: %s\n", err);
+			return EXIT_USAGE;
+		}
+	} else {
+		raise_fd_limit(cli->n_servers);
+		st =
+		    secstat_fleet_open(fp, cli->servers, cli->n_servers, &opts);
+	}
+	if (st != ERROR_SUCCESS) {
+		fprintf(stderr, "secstat: %s\n", secstat_strerror(st));
+		return EXIT_ALL_FAILED;
+	}
+	raise_fd_limit(secstat_fleet_count(*fp));
+	return 0;
+}
+
+/* "\r1234/5000 hosts" on the terminal while a large query runs. */
+static void
+progress(size_t done, size_t total, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "\rsecstat: %zu/%zu hosts answered", done, total);
+	if (done == total) {
+		fputs("\r\033[K", stderr);
+	}
+	fflush(stderr);
+}
+
 int
 query_run(const struct cli *cli, const char *method)
 {
-	struct output_host *hosts = calloc(cli->n_servers, sizeof(*hosts));
-	uint32_t *status = calloc(cli->n_servers, sizeof(*status));
+	secstat_fleet *f = NULL;
+	secstat_fleet_result *res = NULL;
+	struct output_host *hosts = NULL;
+	uint32_t *status = NULL;
 	struct output o = {
 	    .out = stdout,
 	    .color = output_color_wanted(stdout),
 	};
+	size_t n;
 	int rc;
 
-	if (hosts == NULL || status == NULL) {
-		free(hosts);
-		free(status);
-		fprintf(stderr, "secstat: out of memory\n");
-		return EXIT_ALL_FAILED;
+	if ((rc = query_open_fleet(cli, &f)) != 0) {
+		return rc;
 	}
-	for (size_t i = 0; i < cli->n_servers; i++) {
-		hosts[i].server = cli->servers[i];
-		query_one(cli, method, &hosts[i]);
+	n = secstat_fleet_count(f);
+	rc = EXIT_ALL_FAILED;
+	if (secstat_fleet_query(f, method,
+	                        n >= PROGRESS_MIN_HOSTS && isatty(2) ? progress
+	                                                             : NULL,
+	                        NULL, &res) != ERROR_SUCCESS ||
+	    (hosts = calloc(n, sizeof(*hosts))) == NULL ||
+	    (status = calloc(n, sizeof(*status))) == NULL) {
+		fprintf(stderr, "secstat: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hosts[i].server = secstat_fleet_host(f, i)->url;
+		hosts[i].status = secstat_fleet_result_status(res, i);
+		/* Read-only: the result owns the replies. */
+		hosts[i].reply =
+		    (Secstat__V1__Reply *)secstat_fleet_result_reply(res, i);
 		status[i] = hosts[i].status;
 		if (hosts[i].status != ERROR_SUCCESS) {
 			report_failure(&hosts[i]);
 		}
 	}
 	o.now_ms = now_ms();
+	if (n > 1) {
+		o.aggregate = secstat_fleet_result_aggregate(res);
+		o.summary = secstat_fleet_result_summary(res);
+	}
 	switch (cli->format) {
 	case OUTPUT_TABLE:
-		output_table(&o, hosts, cli->n_servers);
+		if (n > 1) {
+			fleet_table(&o, f, hosts, n, method);
+		} else {
+			output_table(&o, hosts, n);
+		}
 		break;
 	case OUTPUT_JSON:
-		output_json(&o, hosts, cli->n_servers);
+		output_json(&o, hosts, n);
 		break;
 	case OUTPUT_DUMP:
-		output_dump(&o, hosts, cli->n_servers);
+		output_dump(&o, hosts, n);
 		break;
 	}
 	fflush(stdout);
-	rc = query_exit_status(status, cli->n_servers);
-	for (size_t i = 0; i < cli->n_servers; i++) {
-		secstat_reply_free(hosts[i].reply);
-	}
+	rc = query_exit_status(status, n);
+out:
 	free(hosts);
 	free(status);
+	secstat_fleet_result_free(res);
+	secstat_fleet_close(f);
 	return rc;
 }

@@ -21,12 +21,18 @@ struct cli {
 	enum output_format format;
 	uint32_t timeout_ms; /* 0: library default */
 	bool version0;       /* --v0: the *GetStatistics0 calls */
+	const char *hosts_file; /* --hosts FILE: replaces servers */
 };
 
-/* Calls `method` on every server (in order), prints the answers in the
- * chosen format on stdout and every failure on stderr, and returns the
- * exit status. */
+/* Calls `method` on every server concurrently (the fleet API), prints
+ * the answers in the chosen format on stdout (with several hosts: the
+ * aggregate, then one row per host) and every failure on stderr, and
+ * returns the exit status. */
 int query_run(const struct cli *cli, const char *method);
+
+/* Opens the fleet of `cli` (servers or hosts file); on failure prints
+ * why and returns the exit status (non-zero). */
+int query_open_fleet(const struct cli *cli, secstat_fleet **fp);
 
 /* The exit status for `n` statuses. */
 int query_exit_status(const uint32_t *status, size_t n);

@@ -19,6 +19,8 @@ static const struct {
     {"ikeext", ikeext_main, "IKE keying statistics (IKEEXT_STATISTICS1)"},
     {"iscsi", iscsi_main, "iSCSI statistics per HBA (MSiSCSI_*)"},
     {"info", info_main, "identity of each agent"},
+    {"watch", watch_main,
+     "live counters and rates/s of every host (--interval S)"},
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -28,8 +30,8 @@ usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: secstat [-s URL]... [--json|--dump] [--timeout MS] [--v0] "
-	    "COMMAND\n"
+	    "Usage: secstat [-s URL]... [--hosts FILE] [--json|--dump] "
+	    "[--timeout MS] [--v0] COMMAND\n"
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
@@ -44,6 +46,12 @@ usage(FILE *f)
 	    "  -s, --server URL   agent to query (tcp://HOST:PORT, "
 	    "ipc:///PATH); repeat\n"
 	    "                     for several (default: $%s or %s)\n"
+	    "  -H, --hosts FILE   agents listed in FILE, one per line: URL "
+	    "[NAME [TAG...]]\n"
+	    "                     [pub=URL]; '#' comments. Several hosts "
+	    "are queried\n"
+	    "                     at once: the aggregate, then one row per "
+	    "host\n"
 	    "  -j, --json         one JSON document for all hosts\n"
 	    "  -d, --dump         TSV: server, path, value (one line per "
 	    "value)\n"
@@ -81,6 +89,7 @@ main(int argc, char *argv[])
 {
 	static const struct option long_options[] = {
 	    {"server", required_argument, NULL, 's'},
+	    {"hosts", required_argument, NULL, 'H'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"dump", no_argument, NULL, 'd'},
 	    {"timeout", required_argument, NULL, 't'},
@@ -97,11 +106,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "secstat: out of memory\n");
 		return EXIT_ALL_FAILED;
 	}
-	while ((c = getopt_long(argc, argv, "s:jdt:Vh", long_options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+s:H:jdt:Vh", long_options,
+	                        NULL)) !=
 	       -1) {
 		switch (c) {
 		case 's':
 			cli.servers[cli.n_servers++] = optarg;
+			break;
+		case 'H':
+			cli.hosts_file = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -143,6 +156,12 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	cli.format = json ? OUTPUT_JSON : dump ? OUTPUT_DUMP : OUTPUT_TABLE;
+	if (cli.hosts_file != NULL && cli.n_servers > 0) {
+		fprintf(stderr, "secstat: --hosts and --server exclude each "
+		                "other\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (cli.n_servers == 0) {
 		deflt[0] = secstat_default_url();
 		cli.servers[0] = deflt[0];

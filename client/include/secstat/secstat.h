@@ -19,6 +19,25 @@
  *   secstat_default_url()                       $SECSTAT_SERVER or the
  *                                               default ipc:// URL
  *
+ * Many agents at once (a fleet), in the order of use:
+ *
+ *   secstat_fleet_open() or secstat_fleet_open_file()   the hosts; every
+ *                                   connection is dialled in parallel
+ *   secstat_fleet_query()           one method on every host concurrently:
+ *                                   per-host status and reply + aggregate
+ *   secstat_fleet_result_*()        read a result; _free() it
+ *   secstat_rates_compute()         per-host and fleet rates from two
+ *                                   results; secstat_rates_free()
+ *   secstat_fleet_close()
+ *
+ * Streams (agents started with --publish):
+ *
+ *   secstat_subscribe()             SUB to N agents' PUB sockets, state
+ *                                   rebuilt per host, gaps resynced over
+ *                                   REQ/REP, hosts marked down and up
+ *   secstat_subscription_state()    copy of a host's current state
+ *   secstat_subscription_close()
+ *
  * <secstat/fwpmu.h> offers the same service with the Windows Filtering
  * Platform signatures (FwpmEngineOpen0, IPsecGetStatistics1, ...) and the
  * Windows structure layouts.
@@ -55,8 +74,11 @@
  * Threads: a session may be used by several threads at once; each call
  * runs in its own nng context, so calls on one session proceed
  * concurrently over one connection. secstat_session_close() must not race
- * with calls on the same session. Nothing in this library calls back into
- * the application.
+ * with calls on the same session. A fleet runs one query at a time (calls
+ * on one fleet are serialised) and calls its progress function on the
+ * querying thread. A subscription calls back on its own thread, one
+ * event at a time; nothing else in this library calls back into the
+ * application.
  *
  * Memory: each reply is decoded into memory the library allocates; the
  * caller owns it and frees it with secstat_reply_free(). Strings returned
@@ -77,6 +99,7 @@
 
 #include <secstat/winerror.h>
 #include <secstat/v1/service.pb-c.h>
+#include <secstat/v1/stream.pb-c.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -245,6 +268,327 @@ SECSTAT_DECL const char *secstat_default_url(void);
 
 /* The library version, e.g. "0.1.0". */
 SECSTAT_DECL const char *secstat_version(void);
+
+/* ---- Fleets: one method on many agents at once ---- */
+
+/* A set of agents queried together. Opaque. */
+typedef struct secstat_fleet secstat_fleet;
+/* What one secstat_fleet_query() returned. Opaque, immutable. */
+typedef struct secstat_fleet_result secstat_fleet_result;
+
+/* Default of secstat_fleet_options.max_parallel. */
+#define SECSTAT_FLEET_DEFAULT_PARALLEL 1024u
+/* Default of secstat_fleet_options.timeout_ms: per host. */
+#define SECSTAT_FLEET_DEFAULT_TIMEOUT_MS 2000u
+/* Largest fleet one object holds (bounds a hosts file). */
+#define SECSTAT_FLEET_MAX_HOSTS 100000u
+
+/*
+ * Options of secstat_fleet_open(). Initialise with
+ * secstat_fleet_options_init(); `size` works as in
+ * secstat_session_options.
+ */
+struct secstat_fleet_options {
+	uint32_t size;         /* sizeof(struct secstat_fleet_options) */
+	uint32_t timeout_ms;   /* per host: from the start of its request to
+	                        * its decoded reply, including waiting for
+	                        * its connection; 0: the default above */
+	uint32_t max_parallel; /* requests in flight at once; 0: default */
+	uint32_t max_age_ms;   /* as in secstat_session_options */
+	uint32_t flags;        /* none defined: 0 */
+};
+
+/* Fills `opts` with the defaults (all zero but `size`). */
+SECSTAT_DECL void secstat_fleet_options_init(struct secstat_fleet_options *opts);
+
+/* One host of a fleet, as given or as read from a hosts file. Owned by
+ * the fleet. */
+struct secstat_fleet_host {
+	const char *url;     /* REQ/REP URL of the agent */
+	const char *name;    /* name from the hosts file, else the URL */
+	const char *pub_url; /* pub=URL of the hosts file, else NULL */
+	const char *const *tags;
+	size_t n_tags;
+};
+
+/*
+ * Opens a fleet of `n` agents (1 <= n <= SECSTAT_FLEET_MAX_HOSTS). Every
+ * connection is dialled at once in the background and kept open (and
+ * re-dialled when lost) until secstat_fleet_close(): a host that is down
+ * is not an error here, it is reported per host by each query.
+ * A URL that cannot be used at all (bad scheme or syntax) is that host's
+ * status in every query (RPC_E_INVALID_PARAMETER), not a failure here.
+ * Returns ERROR_SUCCESS (*fp owned by the caller), ERROR_INVALID_PARAMETER
+ * (NULL argument, n out of range, malformed options) or
+ * RPC_E_OUT_OF_RESOURCES.
+ */
+SECSTAT_DECL uint32_t secstat_fleet_open(secstat_fleet **fp,
+                                         const char *const *urls, size_t n,
+                                         const struct secstat_fleet_options *opts);
+
+/*
+ * Opens a fleet from a hosts file: one host per line,
+ *     URL [NAME [TAG...]]
+ * separated by blanks; a token pub=URL anywhere after the URL gives the
+ * agent's --publish URL (for secstat_subscribe()). '#' starts a comment;
+ * blank lines are ignored. On a file or syntax error returns
+ * ERROR_INVALID_PARAMETER and, when `err` is not NULL, writes
+ * "FILE:LINE: reason" into it (at most errlen bytes).
+ */
+SECSTAT_DECL uint32_t secstat_fleet_open_file(
+    secstat_fleet **fp, const char *path,
+    const struct secstat_fleet_options *opts, char *err, size_t errlen);
+
+/* Closes every connection and frees the fleet. Results stay valid. NULL
+ * is a no-op. Must not race with a query on the same fleet. */
+SECSTAT_DECL void secstat_fleet_close(secstat_fleet *f);
+
+SECSTAT_DECL size_t secstat_fleet_count(const secstat_fleet *f);
+/* Host `i` (< count), or NULL. */
+SECSTAT_DECL const struct secstat_fleet_host *
+secstat_fleet_host(const secstat_fleet *f, size_t i);
+
+/* Called on the querying thread while a query runs: `done` of `total`
+ * hosts have finished (answered, failed or timed out). */
+typedef void (*secstat_fleet_progress_fn)(size_t done, size_t total,
+                                          void *arg);
+
+/*
+ * Calls `method` on every host of the fleet, at most max_parallel in
+ * flight, each bounded by timeout_ms, requests never resent, and waits
+ * for all of them. `progress` may be NULL; otherwise it is called on this
+ * thread as hosts finish (at most every 50 ms, and once at the end).
+ *
+ * Returns ERROR_SUCCESS with *resultp set (also when some or all hosts
+ * failed: see secstat_fleet_result_status()), or ERROR_INVALID_PARAMETER
+ * or RPC_E_OUT_OF_RESOURCES with *resultp NULL. The caller owns the
+ * result and frees it with secstat_fleet_result_free(). One query at a
+ * time per fleet: concurrent callers are serialised.
+ */
+SECSTAT_DECL uint32_t secstat_fleet_query(secstat_fleet *f, const char *method,
+                                          secstat_fleet_progress_fn progress,
+                                          void *arg,
+                                          secstat_fleet_result **resultp);
+
+/* Number of hosts (the fleet's, in its order), and how many answered
+ * ERROR_SUCCESS. */
+SECSTAT_DECL size_t secstat_fleet_result_count(const secstat_fleet_result *r);
+SECSTAT_DECL size_t secstat_fleet_result_ok(const secstat_fleet_result *r);
+
+/* Host i's status: as secstat_session_call() returns it (ERROR_SUCCESS,
+ * the agent's FWP_E_* or ERROR_ACCESS_DENIED, or RPC_E_*). */
+SECSTAT_DECL uint32_t secstat_fleet_result_status(const secstat_fleet_result *r,
+                                                  size_t i);
+/* Host i's reply (NULL when it did not answer); owned by the result. */
+SECSTAT_DECL const Secstat__V1__Reply *
+secstat_fleet_result_reply(const secstat_fleet_result *r, size_t i);
+/* Microseconds from the start of host i's request to its completion. */
+SECSTAT_DECL uint32_t
+secstat_fleet_result_latency_us(const secstat_fleet_result *r, size_t i);
+
+/*
+ * The aggregate: a Reply of the same shape as a host's (status
+ * ERROR_SUCCESS, host.hostname "fleet", collected_unix_ms of the oldest
+ * answer, simulated when any answer is) whose result sums every host that
+ * answered ERROR_SUCCESS. Counters and gauges are summed over the hosts
+ * that have the field; a field no host has stays absent. Lists: XFRM MIB
+ * counters are summed by name, namespaces by name (recursively), the IKE
+ * error-frequency tables entry by entry; iSCSI HBAs and SA/connection
+ * details are concatenated, each HBA's InstanceName prefixed with
+ * "<hostname>/". NULL when no host answered ERROR_SUCCESS with a result.
+ * Owned by the result. docs/scaling.md has the full rules.
+ */
+SECSTAT_DECL const Secstat__V1__Reply *
+secstat_fleet_result_aggregate(const secstat_fleet_result *r);
+
+/*
+ * The side table of the aggregate (stream.proto, FleetAggregate): every
+ * host with its status and identity, and for every summed statistic its
+ * path, kind, sum, the number of hosts that had it, min and max and
+ * which host (index) holds each. Never NULL for a result. Owned by the
+ * result.
+ */
+SECSTAT_DECL const Secstat__V1__FleetAggregate *
+secstat_fleet_result_summary(const secstat_fleet_result *r);
+
+/* Frees a result. NULL is a no-op. */
+SECSTAT_DECL void secstat_fleet_result_free(secstat_fleet_result *r);
+
+/* ---- Rates ---- */
+
+/* Rates between two answers per host and over the fleet. Opaque. */
+typedef struct secstat_rates secstat_rates;
+
+/* One counter's change over the interval. */
+struct secstat_rate {
+	const char *path;  /* dotted JSON-name path, as in the TSV dump */
+	uint64_t value;    /* newer value (fleet: sum over contributing hosts) */
+	uint64_t delta;    /* increase, never negative (see flags) */
+	double per_second; /* delta / the host's own sampling interval;
+	                    * fleet: sum of the hosts' rates */
+	uint32_t hosts;    /* fleet: hosts that contributed; host: 1 */
+	uint32_t resets;   /* fleet: hosts whose counter reset; host: 0/1 */
+};
+
+/* Host flags of secstat_rates_host(). */
+#define SECSTAT_RATES_EPOCH_CHANGED 0x1u /* agent restarted or rebooted */
+#define SECSTAT_RATES_DECREASED     0x2u /* a counter went down, same epoch */
+#define SECSTAT_RATES_NO_INTERVAL   0x4u /* same sample twice: no rate */
+#define SECSTAT_RATES_MISSING       0x8u /* no answer in one of the two */
+
+/*
+ * Rates of every counter (statistics of kind counter; gauges are never
+ * rated) from two answers per host: prev[i] and cur[i] are the same
+ * host's older and newer replies (either may be NULL: the host is then
+ * MISSING and contributes nothing). The interval is the difference of the
+ * replies' collected_unix_ms.
+ *
+ * Resets never produce a negative or absurd rate: when the agent's epoch
+ * changed, a counter that went down restarted from zero and its newer
+ * value is the delta (a counter that went up is taken as is); a counter
+ * that went down within one epoch contributes 0 for that interval. So the
+ * fleet delta is never negative and a fleet total kept as a running sum
+ * of deltas is monotonic.
+ *
+ * Returns ERROR_SUCCESS (*out owned by the caller, free with
+ * secstat_rates_free()), ERROR_INVALID_PARAMETER or
+ * RPC_E_OUT_OF_RESOURCES.
+ */
+SECSTAT_DECL uint32_t
+secstat_rates_compute_replies(const Secstat__V1__Reply *const *prev,
+                              const Secstat__V1__Reply *const *cur, size_t n,
+                              secstat_rates **out);
+
+/* The same from two results of one fleet (host i of each). */
+SECSTAT_DECL uint32_t secstat_rates_compute(const secstat_fleet_result *prev,
+                                            const secstat_fleet_result *cur,
+                                            secstat_rates **out);
+
+/* The fleet's rates, in path order of first appearance; *n set. Owned by
+ * `r`. */
+SECSTAT_DECL const struct secstat_rate *
+secstat_rates_fleet(const secstat_rates *r, size_t *n);
+/* Host i's rates and SECSTAT_RATES_* flags (flags may be NULL). */
+SECSTAT_DECL const struct secstat_rate *
+secstat_rates_host(const secstat_rates *r, size_t i, size_t *n,
+                   uint32_t *flags);
+SECSTAT_DECL void secstat_rates_free(secstat_rates *r);
+
+/* ---- Streams: subscribe to many agents' PUB sockets ---- */
+
+/* A subscription to N agents. Opaque. */
+typedef struct secstat_subscription secstat_subscription;
+
+/* Family masks of secstat_subscribe_options.families. */
+#define SECSTAT_FAMILY_MASK(f) (1u << (f))
+#define SECSTAT_FAMILY_IPSEC SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_IPSEC)
+#define SECSTAT_FAMILY_IKE   SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_IKE)
+#define SECSTAT_FAMILY_ISCSI SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_ISCSI)
+
+/* A host is marked down after this long without a message when it has
+ * not told its heartbeat interval yet. */
+#define SECSTAT_SUB_DEFAULT_DOWN_MS 15000u
+
+struct secstat_subscribe_options {
+	uint32_t size;     /* sizeof(struct secstat_subscribe_options) */
+	uint32_t families; /* SECSTAT_FAMILY_* to follow; 0: all three */
+	/* Silence after which a host is marked down; 0: three of the
+	 * heartbeat intervals the host announces in its messages. */
+	uint32_t down_after_ms;
+	uint32_t timeout_ms;  /* of a resync call; 0: the session default */
+	uint32_t recv_buffer; /* SUB queue (NNG_OPT_RECVBUF); 0: 128 */
+	uint32_t flags;       /* none defined: 0 */
+	/* Extra topic prefixes (e.g. "ipsec/web-"); when given, they replace
+	 * the per-family topics. */
+	const char *const *topics;
+	size_t n_topics;
+};
+
+SECSTAT_DECL void
+secstat_subscribe_options_init(struct secstat_subscribe_options *opts);
+
+/* One agent of a subscription: its --publish URL and the REQ/REP URL
+ * used to resync (may be NULL: gaps then wait for the next full message). */
+struct secstat_sub_host {
+	const char *pub_url;
+	const char *req_url;
+	const char *name; /* for the application; may be NULL */
+};
+
+enum secstat_sub_event_type {
+	SECSTAT_SUB_UPDATE,  /* new state of (host, family) */
+	SECSTAT_SUB_UP,      /* first message, or messages again after DOWN */
+	SECSTAT_SUB_DOWN,    /* silent for down_after_ms */
+	SECSTAT_SUB_GAP,     /* sequence gap or epoch change: state invalid */
+	SECSTAT_SUB_RESYNC,  /* state fetched over REQ/REP after a gap */
+	SECSTAT_SUB_RESYNC_FAILED, /* that fetch failed (status): the state
+	                            * comes back with the next full message */
+};
+
+struct secstat_sub_event {
+	enum secstat_sub_event_type type;
+	size_t host; /* index into the hosts given to secstat_subscribe() */
+	Secstat__V1__Family family;   /* UPDATE, GAP, RESYNC* */
+	Secstat__V1__PublishKind kind; /* UPDATE: what arrived */
+	/* UPDATE and RESYNC: the host's whole current state of the family
+	 * as a Reply (status, host, collected_unix_ms, result); valid only
+	 * during the callback. */
+	const Secstat__V1__Reply *state;
+	uint64_t sequence; /* UPDATE, GAP: the sequence received */
+	uint64_t expected; /* GAP: the sequence that was due */
+	uint32_t status;   /* RESYNC_FAILED: the call's status */
+};
+
+typedef void (*secstat_sub_fn)(const struct secstat_sub_event *ev, void *arg);
+
+/*
+ * Subscribes to `n` agents: one SUB socket dialling every pub_url (in
+ * the background, re-dialled when lost), filtered on the topics
+ * "<family>/" of opts->families (or opts->topics). Each host's state is
+ * rebuilt from full messages and deltas; a gap in a topic's sequence (or
+ * a new epoch) invalidates it and triggers a resync: one REQ/REP call of
+ * the family's method, whose reply becomes the state. Hosts silent for
+ * down_after_ms are reported DOWN, and UP again at their next message.
+ *
+ * `fn` is called on the subscription's own thread, one event at a time,
+ * never after secstat_subscription_close() returns. It may call
+ * secstat_subscription_state() but must not close the subscription.
+ * Returns ERROR_SUCCESS, ERROR_INVALID_PARAMETER, RPC_E_INVALID_PARAMETER
+ * (a bad URL) or RPC_E_OUT_OF_RESOURCES.
+ */
+SECSTAT_DECL uint32_t
+secstat_subscribe(secstat_subscription **sp, const struct secstat_sub_host *hosts,
+                  size_t n, const struct secstat_subscribe_options *opts,
+                  secstat_sub_fn fn, void *arg);
+
+/*
+ * A copy of host i's current state of `family` (a Reply the caller frees
+ * with secstat_reply_free()). Any thread. Returns ERROR_SUCCESS,
+ * ERROR_INVALID_PARAMETER, or FWP_E_NOT_FOUND when there is no valid
+ * state (nothing received yet, or a gap not yet repaired).
+ */
+SECSTAT_DECL uint32_t secstat_subscription_state(secstat_subscription *s,
+                                                 size_t host,
+                                                 Secstat__V1__Family family,
+                                                 Secstat__V1__Reply **copy);
+
+/* Counters of one host of a subscription. */
+struct secstat_sub_stats {
+	uint64_t messages;  /* received */
+	uint64_t gaps;      /* sequence gaps (and epoch changes) seen */
+	uint64_t lost;      /* messages known lost from the gaps */
+	uint64_t resyncs;   /* successful REQ/REP resyncs */
+	uint64_t heartbeats;
+	int up;             /* 1 up, 0 down or never heard */
+};
+
+SECSTAT_DECL uint32_t secstat_subscription_stats(secstat_subscription *s,
+                                                 size_t host,
+                                                 struct secstat_sub_stats *st);
+
+/* Stops the thread, closes the sockets and frees the subscription. NULL
+ * is a no-op. Not from the callback. */
+SECSTAT_DECL void secstat_subscription_close(secstat_subscription *s);
 
 #ifdef __cplusplus
 }
