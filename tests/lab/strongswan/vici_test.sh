@@ -29,6 +29,8 @@ OUTER_A=192.0.2.1
 OUTER_B=192.0.2.2
 INNER_A=198.51.100.1
 INNER_B=203.0.113.1
+INNER_A1=198.51.100.2 # IKEv1 tunnel
+INNER_B1=203.0.113.2
 
 T0=$(date +%s.%N)
 ts() { awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN{printf "%6.2fs", t1-t0}'; }
@@ -101,6 +103,8 @@ ip -n "$NS_A" addr add "$OUTER_A/24" dev "va$ID"
 ip -n "$NS_B" addr add "$OUTER_B/24" dev "vb$ID"
 ip -n "$NS_A" addr add "$INNER_A/32" dev lo
 ip -n "$NS_B" addr add "$INNER_B/32" dev lo
+ip -n "$NS_A" addr add "$INNER_A1/32" dev lo
+ip -n "$NS_B" addr add "$INNER_B1/32" dev lo
 ip -n "$NS_A" link set "va$ID" up
 ip -n "$NS_B" link set "vb$ID" up
 
@@ -141,10 +145,10 @@ swanctl {
 }
 EOF
 }
-conn() { # name local remote local_id remote_id local_ts remote_ts child start
+conn() { # name local remote local_id remote_id local_ts remote_ts child [version]
     cat <<EOF
     $1 {
-        version = 2
+        version = ${9:-2}
         local_addrs = $2
         remote_addrs = $3
         proposals = aes256-sha256-modp2048
@@ -170,11 +174,15 @@ write_conf "$LAB/b"
     echo "connections {"
     conn lab "$OUTER_A" "$OUTER_B" a@lab b@lab "$INNER_A" "$INNER_B" net
     conn bad "$OUTER_A" "$OUTER_B" bad@lab b@lab "$INNER_A" "$INNER_B" badnet
+    conn v1 "$OUTER_A" "$OUTER_B" a1@lab b1@lab "$INNER_A1" "$INNER_B1" v1net 1
     echo "}"
     echo "secrets {"
     echo "    ike-good { id-1 = a@lab
                id-2 = b@lab
                secret = $PSK }"
+    echo "    ike-v1 { id-1 = a1@lab
+             id-2 = b1@lab
+             secret = $PSK }"
     echo "    ike-bad { id-1 = bad@lab
               id-2 = b@lab
               secret = \"the-WRONG-psk\" }"
@@ -184,11 +192,15 @@ write_conf "$LAB/b"
     echo "connections {"
     conn lab "$OUTER_B" "$OUTER_A" b@lab a@lab "$INNER_B" "$INNER_A" net
     conn bad "$OUTER_B" "$OUTER_A" b@lab bad@lab "$INNER_B" "$INNER_A" badnet
+    conn v1 "$OUTER_B" "$OUTER_A" b1@lab a1@lab "$INNER_B1" "$INNER_A1" v1net 1
     echo "}"
     echo "secrets {"
     echo "    ike-good { id-1 = b@lab
                id-2 = a@lab
                secret = $PSK }"
+    echo "    ike-v1 { id-1 = b1@lab
+             id-2 = a1@lab
+             secret = $PSK }"
     echo "    ike-bad { id-1 = b@lab
               id-2 = bad@lab
               secret = \"another-psk\" }"
@@ -278,11 +290,15 @@ child_sum() { # side field state
           if (s == "" || st == s) sum += v }
         END { print sum + 0 }'
 }
-ike_count() { # side state
-    sw "$1" --list-sas --raw | grep -c "state=$2 local-host" 
+ike_count() { # side state [list-sas filter...]
+    local side=$1 state=$2
+    shift 2
+    sw "$side" --list-sas --raw "$@" | grep -c "state=$state local-host"
 }
-child_count() { # side state
-    sw "$1" --list-sas --raw | grep -o "[a-z]*-[0-9]* {name=[^}]*state=$2" | wc -l
+child_count() { # side state [list-sas filter...]
+    local side=$1 state=$2
+    shift 2
+    sw "$side" --list-sas --raw "$@" | grep -o "[a-z0-9]*-[0-9]* {name=[^}]*state=$state" | wc -l
 }
 counters_in() { # side: IKE messages received per the counters plugin
     sw "$1" --counters --raw | tr ' {}' '\n\n\n' |
@@ -330,7 +346,7 @@ check_listing() { # what
     local raw want
     CHECKS=$((CHECKS + 1))
     raw=$(sw a --list-sas --raw | grep -o 'net-[0-9]* {name=[^}]*state=INSTALLED[^}]*}')
-    want="lab ESTABLISHED 192.0.2.2 INSTALLED $((16#$(echo "$raw" | grep -o 'spi-in=[0-9a-f]*' | cut -d= -f2))) $(echo "$raw" | grep -o 'bytes-in=[0-9]*' | cut -d= -f2) | bad:False:0 lab:True:1"
+    want="lab ESTABLISHED 192.0.2.2 INSTALLED $((16#$(echo "$raw" | grep -o 'spi-in=[0-9a-f]*' | cut -d= -f2))) $(echo "$raw" | grep -o 'bytes-in=[0-9]*' | cut -d= -f2) | bad:False:0 lab:True:1 v1:False:0"
     for i in $(seq 1 50); do
         got=$("$SAS" "ipc://$LAB/agent-a.sock" 2>/dev/null | python3 -c '
 import json, sys
@@ -395,7 +411,27 @@ check_listing "after failure"
 A_IN2=$(val a ipsec "$IN.encryptedByteCount")
 [ -n "$A_IN2" ] && [ "$A_IN2" -ge "$A_IN1" ] || { log "FAIL totals went backwards: $A_IN1 -> $A_IN2"; FAILED=1; }
 
-# ---------------------------------------------------------------- 4. daemon gone
+# ---------------------------------------------------------------- 4. IKEv1
+# An IKEv1 tunnel next to the IKEv2 one: its SAs land in ikeStatistics.
+sw a --initiate --ike v1 --child v1net --timeout 10 >/dev/null || die "initiate IKEv1"
+ip netns exec "$NS_A" ping -n -q -c 4 -i 0.1 -W 1 -I "$INNER_A1" "$INNER_B1" >/dev/null ||
+    die "no traffic through the IKEv1 CHILD_SA"
+log "IKEv1 main mode + quick mode up, 4 pings through"
+V1=ikeext.statistics.ikeStatistics.v4Statistics
+for s in a b; do
+    expect "$s" ikeext "$V1.currentActiveMainModes" "$(ike_count "$s" ESTABLISHED --ike v1)" "IKEv1 SAs"
+    expect "$s" ikeext "$V1.currentActiveQuickModes" "$(child_count "$s" INSTALLED --ike v1)" "IKEv1 quick modes"
+    expect "$s" ikeext "$V1.totalSuccessfulMainModes" 1 "IKEv1 SAs established"
+    expect "$s" ikeext "$V4.currentActiveMainModes" "$(ike_count "$s" ESTABLISHED --ike lab)" "IKEv2 SAs unchanged"
+    expect "$s" ipsec "$AGG.activeSas" "$((2 * $(child_count "$s" INSTALLED)))" "IPsec SAs, both versions"
+done
+expect a ikeext "$V1.totalResponderMainModes" 0 "IKEv1 responder"
+expect b ikeext "$V1.totalResponderMainModes" 1 "IKEv1 responder"
+# The IPsec totals cover both tunnels.
+A_IN3=$(val a ipsec "$IN.encryptedByteCount")
+[ -n "$A_IN3" ] && [ "$A_IN3" -gt "$A_IN2" ] || { log "FAIL IKEv1 traffic not in the totals: $A_IN2 -> $A_IN3"; FAILED=1; }
+
+# ---------------------------------------------------------------- 5. daemon gone
 # The agent keeps answering; the provider reports the failure.
 for p in $(ip netns pids "$NS_B"); do kill -TERM "$p"; done
 CHECKS=$((CHECKS + 1))
