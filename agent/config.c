@@ -41,6 +41,13 @@ enum option_id {
 	OPT_WHACK_CTL,
 	OPT_NETNS,
 	OPT_VICI,
+	OPT_PUBLISH,
+	OPT_PUBLISH_INTERVAL,
+	OPT_HEARTBEAT_INTERVAL,
+	OPT_FULL_EVERY,
+	OPT_PUBLISH_QUEUE,
+	OPT_RELAY,
+	OPT_RELAY_TIMEOUT,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT
@@ -74,6 +81,14 @@ static int set_netns(struct agent_config *, const char *, char *);
 static int set_vici(struct agent_config *, const char *, char *);
 static int set_whack(struct agent_config *, const char *, char *);
 static int set_whack_ctl(struct agent_config *, const char *, char *);
+static int set_publish(struct agent_config *, const char *, char *);
+static int set_publish_interval(struct agent_config *, const char *, char *);
+static int set_heartbeat_interval(struct agent_config *, const char *,
+                                  char *);
+static int set_full_every(struct agent_config *, const char *, char *);
+static int set_publish_queue(struct agent_config *, const char *, char *);
+static int set_relay(struct agent_config *, const char *, char *);
+static int set_relay_timeout(struct agent_config *, const char *, char *);
 
 static const struct option_def options[OPT_COUNT] = {
     [OPT_LISTEN] =
@@ -129,6 +144,39 @@ static const struct option_def options[OPT_COUNT] = {
                   "unix://PATH or tcp://HOST:PORT (default "
                   "unix:///var/run/charon.vici)",
                   set_vici},
+    [OPT_PUBLISH] =
+        {"publish", required_argument, true, true, "URL",
+         "publish statistics (nng PUB) on URL (tcp://HOST:PORT or "
+         "ipc:///PATH); repeatable. Topics \"<family>/<hostname>/\"",
+         set_publish},
+    [OPT_PUBLISH_INTERVAL] = {"publish-interval", required_argument, true,
+                              false, "MS",
+                              "sample the statistics for the stream every "
+                              "MS ms (default 1000)",
+                              set_publish_interval},
+    [OPT_HEARTBEAT_INTERVAL] =
+        {"heartbeat-interval", required_argument, true, false, "MS",
+         "publish a heartbeat when a topic has been silent for MS ms "
+         "(default 5000)",
+         set_heartbeat_interval},
+    [OPT_FULL_EVERY] = {"full-every", required_argument, true, false, "N",
+                        "publish a full snapshot at least every N messages "
+                        "of a topic (default 60; 1: never deltas)",
+                        set_full_every},
+    [OPT_PUBLISH_QUEUE] =
+        {"publish-queue", required_argument, true, false, "N",
+         "messages queued per subscriber before the stream drops for it "
+         "(NNG_OPT_SENDBUF, default 128)",
+         set_publish_queue},
+    [OPT_RELAY] = {"relay", required_argument, true, false, "FILE",
+                   "run as a relay: the relay provider queries the agents of "
+                   "the hosts file FILE and serves their aggregate",
+                   set_relay},
+    [OPT_RELAY_TIMEOUT] = {"relay-timeout", required_argument, true, false,
+                           "MS",
+                           "per-host deadline of the relay's queries "
+                           "(default 2000)",
+                           set_relay_timeout},
     [OPT_VERSION] = {"version", no_argument, false, false, NULL,
                      "print the version and exit", NULL},
     [OPT_HELP] = {"help", no_argument, false, false, NULL,
@@ -432,6 +480,80 @@ set_whack_ctl(struct agent_config *cfg, const char *v, char *err)
 	return set_root(&cfg->whack_ctl, v, err);
 }
 
+static int
+set_publish(struct agent_config *cfg, const char *v, char *err)
+{
+	if ((strncmp(v, "tcp://", 6) != 0 || v[6] == '\0') &&
+	    (strncmp(v, "ipc://", 6) != 0 || v[6] == '\0')) {
+		return errf(err,
+		            "'%s' is not a publish URL (tcp://HOST:PORT or "
+		            "ipc:///PATH)",
+		            v);
+	}
+	list_append(&cfg->publish, &cfg->n_publish, v);
+	return 0;
+}
+
+/* A number from min to max into *out. */
+static int
+set_bounded(unsigned *out, const char *v, uint64_t min, uint64_t max,
+            const char *what, char *err)
+{
+	uint64_t n;
+
+	if (parse_u64(v, &n) != 0 || n < min || n > max) {
+		return errf(err, "'%s' is not %s from %llu to %llu", v, what,
+		            (unsigned long long)min, (unsigned long long)max);
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int
+set_publish_interval(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_bounded(&cfg->publish_interval_ms, v, CONFIG_INTERVAL_MIN_MS,
+	                   CONFIG_INTERVAL_MAX_MS, "a number of milliseconds",
+	                   err);
+}
+
+static int
+set_heartbeat_interval(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_bounded(&cfg->heartbeat_interval_ms, v,
+	                   CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS,
+	                   "a number of milliseconds", err);
+}
+
+static int
+set_full_every(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_bounded(&cfg->full_every, v, 1, CONFIG_FULL_EVERY_MAX,
+	                   "a number of messages", err);
+}
+
+static int
+set_publish_queue(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_bounded(&cfg->publish_sendbuf, v, 1,
+	                   CONFIG_PUBLISH_QUEUE_MAX, "a number of messages",
+	                   err);
+}
+
+static int
+set_relay(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->relay_hosts, v, err);
+}
+
+static int
+set_relay_timeout(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_bounded(&cfg->relay_timeout_ms, v, CONFIG_INTERVAL_MIN_MS,
+	                   CONFIG_INTERVAL_MAX_MS, "a number of milliseconds",
+	                   err);
+}
+
 /* Writes `text` after column `indent`, wrapped at `width`. */
 static void
 print_wrapped(FILE *out, const char *text, int indent, int width)
@@ -559,6 +681,11 @@ set_defaults(struct agent_config *cfg)
 	cfg->sim_seed = 1;
 	cfg->collect_interval_ms = 1000;
 	cfg->log_level = LOG_INFO;
+	cfg->publish_interval_ms = 1000;
+	cfg->heartbeat_interval_ms = 5000;
+	cfg->full_every = 60;
+	cfg->publish_sendbuf = 128;
+	cfg->relay_timeout_ms = 2000;
 }
 
 int
@@ -646,6 +773,8 @@ config_load(struct agent_config *cfg, int argc, char *argv[], FILE *out,
 				list_clear(&cfg->listen, &cfg->n_listen);
 			} else if (given[i].id == OPT_NETNS) {
 				list_clear(&cfg->netns, &cfg->n_netns);
+			} else if (given[i].id == OPT_PUBLISH) {
+				list_clear(&cfg->publish, &cfg->n_publish);
 			} else {
 				list_clear(&cfg->providers, &cfg->n_providers);
 			}
@@ -659,6 +788,10 @@ config_load(struct agent_config *cfg, int argc, char *argv[], FILE *out,
 	if (cfg->n_listen == 0) {
 		list_append(&cfg->listen, &cfg->n_listen,
 		            CONFIG_DEFAULT_IPC_URL);
+	}
+	if (cfg->relay_hosts != NULL && cfg->n_providers == 0) {
+		/* A relay serves its fleet, not its own host's sources. */
+		list_append(&cfg->providers, &cfg->n_providers, "relay");
 	}
 	goto out;
 
@@ -675,6 +808,8 @@ config_free(struct agent_config *cfg)
 	list_clear(&cfg->listen, &cfg->n_listen);
 	list_clear(&cfg->providers, &cfg->n_providers);
 	list_clear(&cfg->netns, &cfg->n_netns);
+	list_clear(&cfg->publish, &cfg->n_publish);
+	free(cfg->relay_hosts);
 	free(cfg->procfs_root);
 	free(cfg->vici_uri);
 	free(cfg->sysfs_root);

@@ -36,6 +36,17 @@ struct agent_config {
 	char *vici_uri; /* --vici URI: charon's vici socket, unix://PATH or
 	                   tcp://HOST:PORT, default
 	                   "unix:///var/run/charon.vici" */
+	char **publish; /* --publish URL (repeatable): PUB listeners */
+	size_t n_publish;
+	unsigned publish_interval_ms;   /* --publish-interval MS, default 1000 */
+	unsigned heartbeat_interval_ms; /* --heartbeat-interval MS, default
+	                                   5000 */
+	unsigned full_every;     /* --full-every N, default 60 */
+	unsigned publish_sendbuf; /* --publish-queue N: messages queued per
+	                             subscriber, default 128 */
+	char *relay_hosts;        /* --relay FILE: hosts file of the relay
+	                             provider, NULL = not a relay */
+	unsigned relay_timeout_ms; /* --relay-timeout MS, default 2000 */
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */
@@ -44,6 +55,10 @@ struct agent_config {
 /* Bounds of --collect-interval, in milliseconds. */
 #define CONFIG_INTERVAL_MIN_MS 10
 #define CONFIG_INTERVAL_MAX_MS 3600000
+
+/* Bounds of --full-every and --publish-queue. */
+#define CONFIG_FULL_EVERY_MAX    1000000
+#define CONFIG_PUBLISH_QUEUE_MAX 8192
 
 /*
  * Fills `cfg` from the defaults, then the --config file, then the rest of

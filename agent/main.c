@@ -17,6 +17,7 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "methods.h"
+#include "publisher.h"
 #include "providers/providers.h"
 #include "registry.h"
 #include "server.h"
@@ -56,6 +57,7 @@ run(const struct agent_config *cfg, const sigset_t *stop_signals)
 	struct registry *reg = NULL;
 	struct collector *collector = NULL;
 	struct server *server = NULL;
+	struct publisher *publisher = NULL;
 	struct snapshot_source src;
 	uint8_t *caps = NULL;
 	size_t caps_len = 0;
@@ -117,6 +119,28 @@ run(const struct agent_config *cfg, const sigset_t *stop_signals)
 	if ((rv = server_start(server)) != 0) {
 		goto out;
 	}
+	if (cfg->n_publish > 0) {
+		struct publisher_params pp = {
+		    .urls = cfg->publish,
+		    .n_urls = cfg->n_publish,
+		    .interval_ms = cfg->publish_interval_ms,
+		    .heartbeat_ms = cfg->heartbeat_interval_ms,
+		    .full_every = cfg->full_every,
+		    .send_buffer = cfg->publish_sendbuf,
+		};
+
+		for (size_t i = 0; i < cfg->n_publish; i++) {
+			if (strncmp(cfg->publish[i], "ipc://", 6) == 0 &&
+			    (rv = make_ipc_dir(cfg->publish[i])) != 0) {
+				goto out;
+			}
+		}
+		if ((rv = publisher_create(&publisher, collector, &host,
+		                           &pp)) != 0 ||
+		    (rv = publisher_start(publisher)) != 0) {
+			goto out;
+		}
+	}
 	log_info("ready: host %s, epoch %016llx, %zu provider%s, collecting "
 	         "every %u ms",
 	         host.hostname, (unsigned long long)host.epoch, n_enabled,
@@ -130,6 +154,7 @@ run(const struct agent_config *cfg, const sigset_t *stop_signals)
 out:
 	/* Reverse order: no request is in flight once the server is gone,
 	 * and no snapshot build once the collector is. */
+	publisher_destroy(publisher);
 	server_destroy(server);
 	collector_destroy(collector);
 	registry_destroy(reg);

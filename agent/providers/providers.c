@@ -19,6 +19,10 @@ extern const struct provider_ops whack_provider;
 #ifdef SECSTAT_PROVIDER_VICI
 extern const struct provider_ops vici_provider;
 #endif
+#ifdef SECSTAT_PROVIDER_RELAY
+/* The fleet aggregate of --relay (normally the only provider). */
+extern const struct provider_ops relay_provider;
+#endif
 #ifdef SECSTAT_PROVIDER_ISCSI
 /* Last: joins the IPsec SAs the providers above put in the tree. */
 extern const struct provider_ops iscsi_provider;
@@ -39,6 +43,9 @@ const struct provider_ops *const providers_builtin[] = {
 #endif
 #ifdef SECSTAT_PROVIDER_VICI
     &vici_provider,
+#endif
+#ifdef SECSTAT_PROVIDER_RELAY
+    &relay_provider,
 #endif
 #ifdef SECSTAT_PROVIDER_ISCSI
     &iscsi_provider,

@@ -1,0 +1,358 @@
+/* The relay provider: a fleet of agents as the source. */
+#include "relay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <secstat/secstat.h>
+
+#include "config.h"
+#include "log.h"
+#include "model.h"
+#include "stats_tree.h"
+
+/* The methods whose aggregates the relay serves, one per family. */
+static const char *const relay_methods[] = {
+    SECSTAT_METHOD_IPSEC_GET_STATISTICS1,
+    SECSTAT_METHOD_IKEEXT_GET_STATISTICS1,
+    SECSTAT_METHOD_ISCSI_GET_STATISTICS,
+};
+#define N_METHODS (sizeof(relay_methods) / sizeof(relay_methods[0]))
+
+struct relay_state {
+	secstat_fleet *fleet;
+	size_t last_ok; /* hosts that answered last time, for the log */
+};
+
+struct relay_records {
+	secstat_fleet_result *result[N_METHODS];
+};
+
+static void *
+addr(ProtobufCMessage *m, unsigned offset)
+{
+	return (char *)m + offset;
+}
+
+static size_t
+elem_size(const ProtobufCFieldDescriptor *fd)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	default:
+		return 4;
+	}
+}
+
+static void
+mark_present(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
+{
+	if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
+		*(uint32_t *)addr(m, fd->quantifier_offset) = fd->id;
+	} else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	           fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+	           fd->type != PROTOBUF_C_TYPE_STRING) {
+		*(protobuf_c_boolean *)addr(m, fd->quantifier_offset) = 1;
+	}
+}
+
+static ProtobufCMessage *
+new_message(struct arena *a, const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = arena_alloc(a, d->sizeof_message);
+
+	d->message_init(m);
+	return m;
+}
+
+/* The tree grows its lists with a capacity derived from the count (the
+ * next power of two): keep that true for lists extended here. */
+static size_t
+pow2_at_least(size_t n)
+{
+	size_t c = 1;
+
+	while (c < n) {
+		c <<= 1;
+	}
+	return c;
+}
+
+static void
+add_repeated(struct arena *a, ProtobufCMessage *dst,
+             const ProtobufCMessage *src, const ProtobufCFieldDescriptor *fd,
+             enum stat_kind kind)
+{
+	size_t *dn = addr(dst, fd->quantifier_offset);
+	void **darr = addr(dst, fd->offset);
+	size_t sn = model_field_count(src, fd);
+	const char *sarr =
+	    *(const char *const *)((const char *)src + fd->offset);
+	size_t es = elem_size(fd);
+
+	if (fd->type != PROTOBUF_C_TYPE_MESSAGE && *dn > 0) {
+		/* Numbers: element-wise for statistics, labels kept. */
+		if (kind == STAT_NONE || fd->type == PROTOBUF_C_TYPE_STRING ||
+		    fd->type == PROTOBUF_C_TYPE_BYTES) {
+			return;
+		}
+		for (size_t k = 0; k < sn && k < *dn; k++) {
+			uint64_t v = model_field_u64(dst, fd, k) +
+			             model_field_u64(src, fd, k);
+			if (es == 8) {
+				((uint64_t *)*darr)[k] = v;
+			} else {
+				((uint32_t *)*darr)[k] = (uint32_t)v;
+			}
+		}
+		return;
+	}
+	{
+		size_t total = *dn + sn;
+		char *arr = arena_alloc(a, pow2_at_least(total) * es);
+
+		if (*dn > 0) {
+			memcpy(arr, *darr, *dn * es);
+		}
+		for (size_t k = 0; k < sn; k++) {
+			char *slot = arr + (*dn + k) * es;
+
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+				const ProtobufCMessage *e =
+				    ((const ProtobufCMessage *const *)sarr)[k];
+				ProtobufCMessage *copy =
+				    new_message(a, e->descriptor);
+				relay_add(a, copy, e);
+				*(ProtobufCMessage **)slot = copy;
+			} else if (fd->type == PROTOBUF_C_TYPE_STRING) {
+				*(char **)slot = arena_strdup(
+				    a, ((const char *const *)sarr)[k]);
+			} else {
+				memcpy(slot, sarr + k * es, es);
+			}
+		}
+		*darr = arr;
+		*dn = total;
+	}
+}
+
+void
+relay_add(struct arena *a, ProtobufCMessage *dst, const ProtobufCMessage *src)
+{
+	const ProtobufCMessageDescriptor *d = src->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+		const struct stat_field_meta *meta = stat_meta_field(d, i);
+		enum stat_kind kind = meta != NULL ? meta->kind : STAT_NONE;
+		bool have;
+
+		if (!model_field_present(src, fd)) {
+			continue;
+		}
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			add_repeated(a, dst, src, fd, kind);
+			continue;
+		}
+		have = model_field_present(dst, fd);
+		switch (fd->type) {
+		case PROTOBUF_C_TYPE_MESSAGE: {
+			ProtobufCMessage **sub = addr(dst, fd->offset);
+
+			if (*sub == NULL) {
+				*sub = new_message(a, fd->descriptor);
+				mark_present(dst, fd);
+			}
+			relay_add(a, *sub, model_field_message(src, fd, 0));
+			break;
+		}
+		case PROTOBUF_C_TYPE_STRING:
+			if (!have) {
+				*(char **)addr(dst, fd->offset) = arena_strdup(
+				    a,
+				    *(const char *const *)((const char *)src +
+				                           fd->offset));
+				mark_present(dst, fd);
+			}
+			break;
+		case PROTOBUF_C_TYPE_BYTES:
+		case PROTOBUF_C_TYPE_FLOAT:
+		case PROTOBUF_C_TYPE_DOUBLE:
+			break; /* none in the statistics messages */
+		default:
+			if (kind == STAT_NONE) {
+				if (!have) {
+					model_field_set_u64(
+					    dst, fd,
+					    model_field_u64(src, fd, 0));
+					mark_present(dst, fd);
+				}
+			} else {
+				model_field_set_u64(
+				    dst, fd,
+				    (have ? model_field_u64(dst, fd, 0) : 0) +
+				        model_field_u64(src, fd, 0));
+				mark_present(dst, fd);
+			}
+		}
+	}
+}
+
+static int
+relay_probe(const struct agent_config *cfg)
+{
+	return cfg->relay_hosts != NULL ? 0 : -ENOENT;
+}
+
+static int
+relay_init(const struct agent_config *cfg, void **state)
+{
+	struct relay_state *st;
+	struct secstat_fleet_options o;
+	char err[512];
+	uint32_t status;
+
+	if (cfg->relay_hosts == NULL) {
+		log_err("relay: no hosts file (--relay FILE)");
+		return -ENOENT;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		return -ENOMEM;
+	}
+	secstat_fleet_options_init(&o);
+	o.timeout_ms = cfg->relay_timeout_ms;
+	status = secstat_fleet_open_file(&st->fleet, cfg->relay_hosts, &o, err,
+	                                 sizeof(err));
+	if (status != ERROR_SUCCESS) {
+		log_err("relay: %s",
+		        err[0] != '\0' ? err : secstat_strerror(status));
+		free(st);
+		return status == ERROR_INVALID_PARAMETER ? -EINVAL : -ENOMEM;
+	}
+	log_info("relay: %zu hosts from %s", secstat_fleet_count(st->fleet),
+	         cfg->relay_hosts);
+	*state = st;
+	return 0;
+}
+
+static void
+relay_records_free(void *records)
+{
+	struct relay_records *r = records;
+
+	if (r == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < N_METHODS; i++) {
+		secstat_fleet_result_free(r->result[i]);
+	}
+	free(r);
+}
+
+static int
+relay_collect(void *state, void **records)
+{
+	struct relay_state *st = state;
+	struct relay_records *r = calloc(1, sizeof(*r));
+	size_t ok = 0, n = secstat_fleet_count(st->fleet);
+
+	if (r == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < N_METHODS; i++) {
+		if (secstat_fleet_query(st->fleet, relay_methods[i], NULL, NULL,
+		                        &r->result[i]) != ERROR_SUCCESS) {
+			relay_records_free(r);
+			return -ENOMEM;
+		}
+		if (secstat_fleet_result_ok(r->result[i]) > ok) {
+			ok = secstat_fleet_result_ok(r->result[i]);
+		}
+	}
+	if (ok != st->last_ok) {
+		log_info("relay: %zu of %zu hosts answer", ok, n);
+		st->last_ok = ok;
+	}
+	if (ok == 0) {
+		relay_records_free(r);
+		return -EHOSTUNREACH;
+	}
+	*records = r;
+	return 0;
+}
+
+static void
+relay_contribute(const void *records, struct stats_tree *tree)
+{
+	const struct relay_records *r = records;
+	ProtobufCMessage *dst[N_METHODS] = {
+	    &tree->ipsec_response.base,
+	    &tree->ike_response.base,
+	    &tree->iscsi_response.base,
+	};
+
+	for (size_t i = 0; i < N_METHODS; i++) {
+		const Secstat__V1__Reply *agg =
+		    secstat_fleet_result_aggregate(r->result[i]);
+		const ProtobufCMessage *m = NULL;
+
+		if (agg == NULL) {
+			continue;
+		}
+		switch (agg->result_case) {
+		case SECSTAT__V1__REPLY__RESULT_IPSEC:
+			m = &agg->ipsec->base;
+			break;
+		case SECSTAT__V1__REPLY__RESULT_IKEEXT:
+			m = &agg->ikeext->base;
+			break;
+		case SECSTAT__V1__REPLY__RESULT_ISCSI:
+			m = &agg->iscsi->base;
+			break;
+		default:
+			break;
+		}
+		if (m != NULL && m->descriptor == dst[i]->descriptor) {
+			relay_add(&tree->arena, dst[i], m);
+		}
+	}
+}
+
+static void
+relay_fini(void *state)
+{
+	struct relay_state *st = state;
+
+	if (st != NULL) {
+		secstat_fleet_close(st->fleet);
+		free(st);
+	}
+}
+
+const struct provider_ops relay_provider = {
+    .abi_version = PROVIDER_ABI_VERSION,
+    .name = "relay",
+    .description = "aggregate of the agents of a hosts file (--relay)",
+    .families = PROVIDES_IPSEC | PROVIDES_IKE | PROVIDES_ISCSI,
+    .simulated = false,
+    .probe = relay_probe,
+    .init = relay_init,
+    .collect = relay_collect,
+    .contribute = relay_contribute,
+    .records_free = relay_records_free,
+    .fini = relay_fini,
+};
