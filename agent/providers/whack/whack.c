@@ -350,7 +350,7 @@ out:
 
 struct whack_records *
 whack_records_parse(const char *global, size_t glen, const char *traffic,
-                    size_t tlen)
+                    size_t tlen, const char *states, size_t slen)
 {
 	struct whack_records *r = calloc(1, sizeof(*r));
 
@@ -360,14 +360,15 @@ whack_records_parse(const char *global, size_t glen, const char *traffic,
 	r->arena = (struct arena)ARENA_INIT;
 	whack_parse_global(global, glen, &r->arena, &r->global);
 	whack_parse_traffic(traffic, tlen, &r->arena, &r->traffic);
+	whack_parse_states(states, slen, &r->arena, &r->states);
 	return r;
 }
 
 /* ---- the provider ---- */
 
-enum { CMD_GLOBAL, CMD_TRAFFIC, CMD_COUNT };
+enum { CMD_GLOBAL, CMD_TRAFFIC, CMD_STATES, CMD_COUNT };
 
-struct whack_state {
+struct whack_provider_state {
 	char *path;
 	char *ctl;
 	/* argv of both commands: [path, "whack"?, "--ctlsocket"?, ctl?,
@@ -432,7 +433,7 @@ whack_probe(const struct agent_config *cfg)
 static void
 whack_fini(void *state)
 {
-	struct whack_state *s = state;
+	struct whack_provider_state *s = state;
 
 	if (s != NULL) {
 		free(s->path);
@@ -447,8 +448,9 @@ whack_init(const struct agent_config *cfg, void **state)
 	static char *const options[CMD_COUNT] = {
 	    [CMD_GLOBAL] = "--globalstatus",
 	    [CMD_TRAFFIC] = "--trafficstatus",
+	    [CMD_STATES] = "--showstates",
 	};
-	struct whack_state *s = calloc(1, sizeof(*s));
+	struct whack_provider_state *s = calloc(1, sizeof(*s));
 	const char *ctl = config_ctl(cfg);
 
 	if (s == NULL) {
@@ -481,33 +483,34 @@ whack_init(const struct agent_config *cfg, void **state)
 static int
 whack_collect(void *state, void **records)
 {
-	struct whack_state *s = state;
-	struct whack_output g, t;
-	struct whack_records *r;
-	int rv;
+	struct whack_provider_state *s = state;
+	struct whack_output out[CMD_COUNT];
+	struct whack_records *r = NULL;
+	int c, rv = 0;
 
 	/* Each command has its own deadline: a hung pluto fails the first
-	 * one, so the thread waits WHACK_TIMEOUT_MS, at most twice that when
-	 * pluto hangs between the two. */
-	rv = whack_run(s->argv[CMD_GLOBAL], whack_now_ms() + WHACK_TIMEOUT_MS,
-	               WHACK_OUTPUT_MAX, &g);
-	if (rv != 0) {
-		return rv;
+	 * one, so the thread waits WHACK_TIMEOUT_MS, at most a deadline per
+	 * command when pluto hangs in between. */
+	for (c = 0; c < CMD_COUNT && rv == 0; c++) {
+		rv = whack_run(s->argv[c], whack_now_ms() + WHACK_TIMEOUT_MS,
+		               WHACK_OUTPUT_MAX, &out[c]);
 	}
-	rv = whack_run(s->argv[CMD_TRAFFIC], whack_now_ms() + WHACK_TIMEOUT_MS,
-	               WHACK_OUTPUT_MAX, &t);
-	if (rv != 0) {
-		whack_output_free(&g);
-		return rv;
+	if (rv == 0) {
+		r = whack_records_parse(
+		    out[CMD_GLOBAL].out, out[CMD_GLOBAL].len,
+		    out[CMD_TRAFFIC].out, out[CMD_TRAFFIC].len,
+		    out[CMD_STATES].out, out[CMD_STATES].len);
+		rv = r != NULL ? 0 : -ENOMEM;
+	} else {
+		c--; /* out[c] failed and holds nothing */
 	}
-	r = whack_records_parse(g.out, g.len, t.out, t.len);
-	whack_output_free(&g);
-	whack_output_free(&t);
-	if (r == NULL) {
-		return -ENOMEM;
+	while (c-- > 0) {
+		whack_output_free(&out[c]);
 	}
-	*records = r;
-	return 0;
+	if (rv == 0) {
+		*records = r;
+	}
+	return rv;
 }
 
 /* Sum of the keys that exist; false when none does. */
@@ -727,25 +730,95 @@ lower_dup(struct arena *a, const char *s)
 	return p;
 }
 
-static void
-contribute_sas(const struct whack_traffic *tr, struct stats_tree *t)
+/* Whether pluto's state name is an established IKE (ISAKMP) SA, and of
+ * which IKE version. */
+static const struct version_map *
+established_ike_sa(const char *state)
 {
+	for (size_t v = 0; v < sizeof(version_map) / sizeof(version_map[0]);
+	     v++) {
+		for (size_t i = 0; version_map[v].ike_states[i] != NULL; i++) {
+			if (strcmp(state, version_map[v].ike_states[i]) == 0) {
+				return &version_map[v];
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The listing: every established IKE SA of showstates as an IkeSaDetail,
+ * every trafficstatus SA as an IpsecSaDetail under its IKE SA (showstates
+ * names the parent), or on its own when the parent is not listed. SPIs
+ * come from showstates, bytes from trafficstatus.
+ */
+static void
+contribute_sas(const struct whack_records *r, struct stats_tree *t)
+{
+	const struct whack_states *st = &r->states;
+	const struct whack_traffic *tr = &r->traffic;
+	Secstat__V1__IkeSaDetail **ike = NULL;
+
+	if (st->n > 0) {
+		ike = arena_alloc(&t->arena, st->n * sizeof(*ike));
+	}
+	for (size_t i = 0; i < st->n; i++) {
+		const struct version_map *m;
+		Secstat__V1__IkeSaDetail *d;
+
+		if (st->st[i].state == NULL ||
+		    (m = established_ike_sa(st->st[i].state)) == NULL) {
+			continue;
+		}
+		d = ike[i] = stats_tree_add_ike_sa(t);
+		d->source = arena_strdup(&t->arena, "whack");
+		d->name = arena_strdup(&t->arena, st->st[i].name);
+		if (st->st[i].serial <= UINT32_MAX) {
+			TREE_SET(d, unique_id, (uint32_t)st->st[i].serial);
+		}
+		TREE_SET(d, version, m->km == KEY_MODULE_IKEV2 ? 2 : 1);
+		d->state = arena_strdup(&t->arena, "ESTABLISHED");
+	}
 	for (size_t i = 0; i < tr->n; i++) {
 		const struct whack_sa *w = &tr->sas[i];
-		Secstat__V1__IpsecSaDetail *sa = stats_tree_add_ipsec_sa(t);
+		const struct whack_state *s = whack_states_find(st, w->serial);
+		const struct whack_state *p =
+		    s != NULL && s->has_parent
+		        ? whack_states_find(st, s->parent)
+		        : NULL;
+		Secstat__V1__IkeSaDetail *parent =
+		    p != NULL ? ike[p - st->st] : NULL;
+		Secstat__V1__IpsecSaDetail *sa =
+		    parent != NULL ? stats_tree_add_child_sa(t, parent)
+		                   : stats_tree_add_ipsec_sa(t);
 
 		sa->source = arena_strdup(&t->arena, "whack");
 		sa->name = arena_strdup(&t->arena, w->name);
 		if (w->serial <= UINT32_MAX) {
-			sa->has_unique_id = 1;
-			sa->unique_id = (uint32_t)w->serial;
+			TREE_SET(sa, unique_id, (uint32_t)w->serial);
 		}
-		sa->state = arena_strdup(&t->arena, "ESTABLISHED");
+		/* trafficstatus lists SAs whose kernel SAs are installed. */
+		sa->state = arena_strdup(&t->arena, "INSTALLED");
 		if (w->type != NULL) {
 			sa->protocol = lower_dup(&t->arena, w->type);
 		}
 		if (w->peer != NULL) {
 			sa->remote_address = arena_strdup(&t->arena, w->peer);
+		} else if (s != NULL && s->remote != NULL) {
+			sa->remote_address = arena_strdup(&t->arena, s->remote);
+		}
+		if (s != NULL && s->local != NULL) {
+			sa->local_address = arena_strdup(&t->arena, s->local);
+		}
+		/* The SPIs are the join with the kernel's SAs (xfrm). */
+		if (s != NULL && s->has_spi_in) {
+			TREE_SET(sa, spi_in, s->spi_in);
+		}
+		if (s != NULL && s->has_spi_out) {
+			TREE_SET(sa, spi_out, s->spi_out);
+		}
+		if (s != NULL && s->has_parent && s->parent <= UINT32_MAX) {
+			TREE_SET(sa, ike_sa_unique_id, (uint32_t)s->parent);
 		}
 		if (w->has_add_time) {
 			TREE_SET(sa, install_unix_s, w->add_time);
@@ -770,7 +843,7 @@ whack_contribute(const void *records, struct stats_tree *t)
 	     i++) {
 		contribute_version(&r->global, &version_map[i], t);
 	}
-	contribute_sas(&r->traffic, t);
+	contribute_sas(r, t);
 }
 
 static void

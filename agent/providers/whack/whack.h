@@ -1,6 +1,6 @@
 /*
  * The whack provider: libreswan's pluto, read by running
- * `ipsec whack --globalstatus` and `ipsec whack --trafficstatus`
+ * `ipsec whack --globalstatus`, `--trafficstatus` and `--showstates`
  * (docs/sources/whack.md). There is no stable C interface to pluto: the
  * whack wire message is internal and changes with every release, so the
  * command's text output is the only supported route.
@@ -59,16 +59,18 @@ void whack_output_free(struct whack_output *o);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t whack_now_ms(void);
 
-/* One collection: both outputs parsed. Owns everything it points to. */
+/* One collection: the three outputs parsed. Owns everything it points to. */
 struct whack_records {
 	struct arena arena;
 	struct whack_global global;
 	struct whack_traffic traffic;
+	struct whack_states states;
 };
 
-/* Parses the two outputs into new records (the text is copied). */
+/* Parses the three outputs into new records (the text is copied). */
 struct whack_records *whack_records_parse(const char *global, size_t glen,
-                                          const char *traffic, size_t tlen);
+                                          const char *traffic, size_t tlen,
+                                          const char *states, size_t slen);
 
 extern const struct provider_ops whack_provider;
 

@@ -334,14 +334,16 @@ parse_sa_fields(const char *s, size_t n, struct arena *a, struct whack_sa *sa)
 	}
 }
 
-/* `#N: "name"[inst] [peer], fields...` */
+/* The head every state line starts with: `#N: "name"[inst]`. Sets the
+ * serial, the name (instance suffixes included) and the offset after
+ * them. */
 static bool
-parse_sa(struct line l, struct arena *a, struct whack_sa *sa)
+parse_head(struct line l, struct arena *a, uint64_t *serial, const char **name,
+           size_t *end)
 {
-	size_t i = 1, d0, name0, name_end, peer0;
+	size_t i = 1, d0, name0, name_end;
 	const char *q;
 
-	memset(sa, 0, sizeof(*sa));
 	if (l.n < 2 || l.s[0] != '#') {
 		return false;
 	}
@@ -349,8 +351,7 @@ parse_sa(struct line l, struct arena *a, struct whack_sa *sa)
 	while (i < l.n && is_digit(l.s[i])) {
 		i++;
 	}
-	if (!parse_u64(l.s + d0, i - d0, &sa->serial) || i == l.n ||
-	    l.s[i] != ':') {
+	if (!parse_u64(l.s + d0, i - d0, serial) || i == l.n || l.s[i] != ':') {
 		return false;
 	}
 	i++;
@@ -382,9 +383,23 @@ parse_sa(struct line l, struct arena *a, struct whack_sa *sa)
 
 		memcpy(p, l.s + name0, name_end - name0);
 		memcpy(p + (name_end - name0), l.s + name_end + 1, inst);
-		sa->name = p;
+		*name = p;
 	} else {
-		sa->name = dup_n(a, l.s + name0, name_end - name0);
+		*name = dup_n(a, l.s + name0, name_end - name0);
+	}
+	*end = i;
+	return true;
+}
+
+/* `#N: "name"[inst] [peer], fields...` */
+static bool
+parse_sa(struct line l, struct arena *a, struct whack_sa *sa)
+{
+	size_t i, peer0;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!parse_head(l, a, &sa->serial, &sa->name, &i)) {
+		return false;
 	}
 	while (i < l.n && is_blank(l.s[i])) {
 		i++;
@@ -434,4 +449,231 @@ whack_parse_traffic(const char *buf, size_t len, struct arena *a,
 		}
 		t->n++;
 	}
+}
+
+static bool
+is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* "esp.287385b0@192.0.2.2": protocol, SPI (1-8 hex digits), address. */
+static bool
+parse_said(const char *s, size_t n, const char *proto, uint32_t *spi,
+           const char **addr, size_t *addr_n)
+{
+	size_t p = strlen(proto), i;
+	uint32_t v = 0;
+
+	if (n < p + 3 || memcmp(s, proto, p) != 0 || s[p] != '.') {
+		return false;
+	}
+	for (i = p + 1; i < n && is_hex(s[i]); i++) {
+		char c = s[i];
+
+		if (i - (p + 1) == 8) {
+			return false;
+		}
+		v = v * 16 +
+		    (uint32_t)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	if (i == p + 1 || i + 1 >= n || s[i] != '@') {
+		return false;
+	}
+	*spi = v;
+	*addr = s + i + 1;
+	*addr_n = n - i - 1;
+	return true;
+}
+
+/* Words of the rest of a state line (blank, ';' or ',' separated). */
+static void
+parse_state_rest(const char *s, size_t n, struct arena *a,
+                 struct whack_state *st)
+{
+	/* SPIs of this line per protocol, in order: [0] out, [1] in. */
+	static const char *const protos[] = {"esp", "ah"};
+	size_t i = 0;
+	const char *parent = NULL;
+
+	/* The parent IKE SA: "IKE SA #1" (4.x IKEv2), "ISAKMP SA #1" (4.x
+	 * IKEv1), "isakmp#1" (3.x, both versions). */
+	for (const char *k = s; k < s + n && parent == NULL; k++) {
+		static const char *const marks[] = {"IKE SA #", "ISAKMP SA #",
+		                                    "isakmp#"};
+
+		for (size_t m = 0; m < 3; m++) {
+			size_t ml = strlen(marks[m]);
+
+			if ((size_t)(s + n - k) > ml &&
+			    memcmp(k, marks[m], ml) == 0) {
+				parent = k + ml;
+				break;
+			}
+		}
+	}
+	if (parent != NULL) {
+		size_t d = 0;
+
+		while (parent + d < s + n && is_digit(parent[d])) {
+			d++;
+		}
+		st->has_parent = parse_u64(parent, d, &st->parent);
+	}
+	for (size_t pi = 0; pi < 2 && st->proto == NULL; pi++) {
+		unsigned seen = 0;
+
+		for (i = 0; i < n;) {
+			size_t w0, wn, an;
+			uint32_t spi;
+			const char *addr;
+
+			while (i < n &&
+			       (is_blank(s[i]) || s[i] == ';' || s[i] == ',')) {
+				i++;
+			}
+			w0 = i;
+			while (i < n && !is_blank(s[i]) && s[i] != ';' &&
+			       s[i] != ',') {
+				i++;
+			}
+			wn = i - w0;
+			if (wn == 0 || !parse_said(s + w0, wn, protos[pi], &spi,
+			                           &addr, &an)) {
+				continue;
+			}
+			if (seen == 0) {
+				st->spi_out = spi;
+				st->has_spi_out = true;
+				st->remote = dup_n(a, addr, an);
+			} else if (seen == 1) {
+				st->spi_in = spi;
+				st->has_spi_in = true;
+				st->local = dup_n(a, addr, an);
+			}
+			seen++;
+		}
+		if (seen > 0) {
+			st->proto = protos[pi];
+		}
+	}
+	for (i = 0; i < n && st->state == NULL;) {
+		size_t w0;
+
+		while (i < n && (is_blank(s[i]) || s[i] == ';')) {
+			i++;
+		}
+		w0 = i;
+		while (i < n &&
+		       (is_alpha(s[i]) || is_digit(s[i]) || s[i] == '_')) {
+			i++;
+		}
+		if (i - w0 > 6 && memcmp(s + w0, "STATE_", 6) == 0) {
+			st->state = dup_n(a, s + w0, i - w0);
+		}
+		while (i < n && !is_blank(s[i]) && s[i] != ';') {
+			i++;
+		}
+	}
+}
+
+static int
+cmp_state(const void *pa, const void *pb)
+{
+	const struct whack_state *a = pa, *b = pb;
+
+	return a->serial < b->serial ? -1 : a->serial > b->serial;
+}
+
+/* Fills what `from` knows and `into` does not (a state's lines). */
+static void
+merge_state(struct whack_state *into, const struct whack_state *from)
+{
+	if (into->state == NULL) {
+		into->state = from->state;
+	}
+	if (!into->has_parent && from->has_parent) {
+		into->has_parent = true;
+		into->parent = from->parent;
+	}
+	if (into->proto == NULL && from->proto != NULL) {
+		into->proto = from->proto;
+		into->has_spi_out = from->has_spi_out;
+		into->spi_out = from->spi_out;
+		into->remote = from->remote;
+		into->has_spi_in = from->has_spi_in;
+		into->spi_in = from->spi_in;
+		into->local = from->local;
+	}
+}
+
+void
+whack_parse_states(const char *buf, size_t len, struct arena *a,
+                   struct whack_states *s)
+{
+	struct whack_state *tmp = NULL;
+	size_t cap = 0, n = 0, pos = 0;
+	struct line l;
+
+	memset(s, 0, sizeof(*s));
+	while (next_line(buf, len, &pos, &l, &s->truncated)) {
+		struct whack_state st;
+		size_t end;
+
+		trim_line(&l);
+		if (l.n == 0) {
+			continue;
+		}
+		memset(&st, 0, sizeof(st));
+		if (n == WHACK_MAX_SAS ||
+		    !parse_head(l, a, &st.serial, &st.name, &end)) {
+			/* showstates also prints headings and blank
+			 * reply-code lines: not states. */
+			s->skipped++;
+			continue;
+		}
+		parse_state_rest(l.s + end, l.n - end, a, &st);
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+
+			tmp = arena_grow(a, tmp, n, ncap, sizeof(*tmp));
+			cap = ncap;
+		}
+		tmp[n++] = st;
+	}
+	if (n == 0) {
+		return;
+	}
+	/* qsort may reorder the lines of one state; merge_state() only
+	 * fills what is still missing, and each line carries different
+	 * facts, so the merge does not depend on that order. */
+	qsort(tmp, n, sizeof(*tmp), cmp_state);
+	s->st = tmp;
+	for (size_t i = 0; i < n; i++) {
+		if (s->n > 0 && s->st[s->n - 1].serial == tmp[i].serial) {
+			merge_state(&s->st[s->n - 1], &tmp[i]);
+			continue;
+		}
+		s->st[s->n++] = tmp[i];
+	}
+}
+
+const struct whack_state *
+whack_states_find(const struct whack_states *s, uint64_t serial)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->st[mid].serial == serial) {
+			return &s->st[mid];
+		}
+		if (s->st[mid].serial < serial) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return NULL;
 }

@@ -74,6 +74,35 @@ struct whack_traffic {
 	bool truncated;
 };
 
+/* One state of `whack --showstates` (several lines may describe it):
+ *   #1: "c":500 STATE_V2_ESTABLISHED_IKE_SA (established IKE SA); ...
+ *   #2: "c":500 STATE_V2_ESTABLISHED_CHILD_SA (...); ...; IKE SA #1; ...
+ *   #2: "c" esp.287385b0@192.0.2.2 esp.2a002597@192.0.2.1 Traffic: ...
+ * The first esp (else ah) SPI is the outbound SA, named by its
+ * destination, the peer; the second the inbound one, at this host. */
+struct whack_state {
+	uint64_t serial;
+	const char *name;  /* connection with instance */
+	const char *state; /* "STATE_...", or NULL */
+	bool has_parent;
+	uint64_t parent;   /* the IKE (ISAKMP) SA of a Child SA */
+	const char *proto; /* "esp" or "ah" when SPIs were seen */
+	bool has_spi_out;
+	uint32_t spi_out;
+	const char *remote; /* the outbound SA's destination */
+	bool has_spi_in;
+	uint32_t spi_in;
+	const char *local; /* the inbound SA's destination */
+};
+
+/* Sorted by serial, one entry per state. */
+struct whack_states {
+	struct whack_state *st;
+	size_t n;
+	unsigned skipped;
+	bool truncated;
+};
+
 /* Parses `len` bytes of `whack --globalstatus` output into `g`, with
  * every string allocated from `a`. */
 void whack_parse_global(const char *buf, size_t len, struct arena *a,
@@ -93,5 +122,13 @@ bool whack_global_has_prefix(const struct whack_global *g, const char *prefix);
 /* Parses `len` bytes of `whack --trafficstatus` output into `t`. */
 void whack_parse_traffic(const char *buf, size_t len, struct arena *a,
                          struct whack_traffic *t);
+
+/* Parses `len` bytes of `whack --showstates` output into `s`. */
+void whack_parse_states(const char *buf, size_t len, struct arena *a,
+                        struct whack_states *s);
+
+/* The state numbered `serial`, or NULL. */
+const struct whack_state *whack_states_find(const struct whack_states *s,
+                                            uint64_t serial);
 
 #endif /* SECSTAT_PROVIDER_WHACK_PARSE_H */

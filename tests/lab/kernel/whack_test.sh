@@ -243,6 +243,8 @@ whack_west --globalstatus >"$LAB_OUT/globalstatus.txt" ||
 whack_west --trafficstatus >"$LAB_OUT/trafficstatus.txt" ||
 	lab_die "whack --trafficstatus"
 cat "$LAB_OUT/trafficstatus.txt"
+whack_west --showstates >"$LAB_OUT/showstates.txt" || lab_die "whack --showstates"
+cat "$LAB_OUT/showstates.txt"
 expectations "$LAB_OUT/globalstatus.txt" >"$LAB_OUT/expected.txt"
 cat "$LAB_OUT/expected.txt"
 
@@ -268,6 +270,15 @@ assert_eq "trafficstatus inBytes = kernel inbound SA bytes" \
 	"$(xfrm_sa_current west $EAST $WEST "$spi_in" bytes)" "$tr_in"
 assert_eq "trafficstatus outBytes = kernel outbound SA bytes" \
 	"$(xfrm_sa_current west $WEST $EAST "$spi_out" bytes)" "$tr_out"
+# showstates names the outbound SA first (at the peer), then the inbound
+# one (at this host): the provider's SPI join relies on that order.
+# Compared as numbers: either side may print leading zeros.
+said=$(grep -o 'esp\.[0-9a-f]*@[0-9.]*' "$LAB_OUT/showstates.txt" |
+	while IFS=.@ read -r _ spi a b c d; do
+		printf '%d@%s ' $((16#$spi)) "$a.$b.$c.$d"
+	done)
+assert_eq "showstates SPI pair = kernel outbound, inbound" \
+	"$((spi_out))@$EAST $((spi_in))@$WEST " "$said"
 
 # ---- what secstatd says, through the ipsec wrapper and the whack binary
 # dumpval FILE PATH: one value of `secstat --dump` (TSV: server, path,

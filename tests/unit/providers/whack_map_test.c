@@ -166,16 +166,19 @@ check_km(const char *file, const char *v, struct stats_tree *t,
 }
 
 static struct whack_records *
-records(const char *global, const char *traffic)
+records(const char *global, const char *traffic, const char *states)
 {
-	size_t glen, tlen;
+	size_t glen, tlen, slen;
 	char *g = slurp(global, &glen);
 	char *tr = slurp(traffic, &tlen);
-	struct whack_records *r = whack_records_parse(g, glen, tr, tlen);
+	char *st = slurp(states, &slen);
+	struct whack_records *r =
+	    whack_records_parse(g, glen, tr, tlen, st, slen);
 
 	assert_non_null(r);
 	free(g);
 	free(tr);
+	free(st);
 	return r;
 }
 
@@ -184,7 +187,7 @@ test_globalstatus_mapping(void **state)
 {
 	for (size_t i = 0; i < sizeof(map_cases) / sizeof(map_cases[0]); i++) {
 		const struct map_case *c = &map_cases[i];
-		struct whack_records *r = records(c->global, NULL);
+		struct whack_records *r = records(c->global, NULL, NULL);
 		struct stats_tree t;
 
 		stats_tree_init(&t);
@@ -209,7 +212,7 @@ test_globalstatus_mapping(void **state)
 static void
 test_contributions_add(void **state)
 {
-	struct whack_records *r = records("globalstatus-5.x.txt", NULL);
+	struct whack_records *r = records("globalstatus-5.x.txt", NULL, NULL);
 	struct stats_tree t;
 
 	stats_tree_init(&t);
@@ -228,7 +231,8 @@ test_nothing_from_nothing(void **state)
 {
 	static const char junk[] = "\x7f\x45\x4c\x46 binary\n000 \nhello=\n";
 	struct whack_records *r =
-	    whack_records_parse(junk, sizeof(junk) - 1, junk, sizeof(junk) - 1);
+	    whack_records_parse(junk, sizeof(junk) - 1, junk, sizeof(junk) - 1,
+	                        junk, sizeof(junk) - 1);
 	struct stats_tree t;
 
 	assert_non_null(r);
@@ -238,6 +242,7 @@ test_nothing_from_nothing(void **state)
 	assert_null(t.ike_response.statistics);
 	assert_null(t.ipsec_response.statistics);
 	assert_int_equal(t.sa_response.n_ipsec_sas, 0);
+	assert_int_equal(t.sa_response.n_ike_sas, 0);
 	stats_tree_release(&t);
 	whack_provider.records_free(r);
 }
@@ -252,7 +257,7 @@ struct sa_case {
 };
 
 static const struct sa_case sa_cases[] = {
-    {"trafficstatus-4.10-lab.txt", 1, "good", 2, 320, 320, 1795309608, NULL},
+    {"trafficstatus-4.10-lab.txt", 1, "good", 2, 320, 320, 1795309922, NULL},
     {"trafficstatus-3.27.txt", 2, "roadwarrior[1]", 3, 1234, 5678, 1521112101,
      NULL},
     {"trafficstatus-4.x.txt", 2, "west-east", 2, 840, 1680, 1700000000, NULL},
@@ -265,7 +270,7 @@ test_sa_listing(void **state)
 {
 	for (size_t i = 0; i < sizeof(sa_cases) / sizeof(sa_cases[0]); i++) {
 		const struct sa_case *c = &sa_cases[i];
-		struct whack_records *r = records(NULL, c->traffic);
+		struct whack_records *r = records(NULL, c->traffic, NULL);
 		struct stats_tree t;
 		Secstat__V1__IpsecSaDetail *sa;
 
@@ -279,7 +284,7 @@ test_sa_listing(void **state)
 		assert_string_equal(sa->source, "whack");
 		assert_string_equal(sa->name, c->name0);
 		assert_string_equal(sa->protocol, "esp");
-		assert_string_equal(sa->state, "ESTABLISHED");
+		assert_string_equal(sa->state, "INSTALLED");
 		assert_true(sa->has_unique_id);
 		assert_int_equal(sa->unique_id, c->id0);
 		assert_true(sa->has_bytes_in && sa->has_bytes_out);
@@ -303,6 +308,72 @@ test_sa_listing(void **state)
 	}
 }
 
+/* showstates of the same kernel-lab run: the Child SA goes under its IKE
+ * SA, with the SPIs the kernel used (ip xfrm state of that run: outbound
+ * 192.0.2.1 -> 192.0.2.2 spi 0x287385b0, inbound spi 0x2a002597). */
+static void
+test_sa_listing_joined(void **state)
+{
+	struct whack_records *r = records(NULL, "trafficstatus-4.10-lab.txt",
+	                                  "showstates-4.10-lab.txt");
+	struct stats_tree t;
+	Secstat__V1__IkeSaDetail *ike;
+	Secstat__V1__IpsecSaDetail *sa;
+
+	stats_tree_init(&t);
+	whack_provider.contribute(r, &t);
+	assert_int_equal(t.sa_response.n_ike_sas, 1);
+	assert_int_equal(t.sa_response.n_ipsec_sas, 0);
+	ike = t.sa_response.ike_sas[0];
+	assert_string_equal(ike->source, "whack");
+	assert_string_equal(ike->name, "good");
+	assert_int_equal(ike->unique_id, 1);
+	assert_int_equal(ike->version, 2);
+	assert_string_equal(ike->state, "ESTABLISHED");
+	assert_int_equal(ike->n_child_sas, 1);
+	sa = ike->child_sas[0];
+	assert_int_equal(sa->unique_id, 2);
+	assert_true(sa->has_spi_out && sa->has_spi_in);
+	assert_int_equal(sa->spi_out, 0x287385b0);
+	assert_int_equal(sa->spi_in, 0x2a002597);
+	assert_string_equal(sa->remote_address, "192.0.2.2");
+	assert_string_equal(sa->local_address, "192.0.2.1");
+	assert_int_equal(sa->ike_sa_unique_id, 1);
+	assert_int_equal(sa->bytes_in, 320);
+	assert_int_equal(sa->bytes_out, 320);
+	stats_tree_release(&t);
+	whack_provider.records_free(r);
+}
+
+/* A Child SA whose parent showstates does not list as established stays
+ * on its own, with its SPIs. */
+static void
+test_sa_listing_orphan(void **state)
+{
+	static const char traffic[] =
+	    "#7: \"c\", type=ESP, inBytes=1, outBytes=2\n";
+	static const char states[] =
+	    "000 #6: \"c\":500 STATE_V2_REKEY_IKE_I1 (sent CREATE_CHILD_SA);\n"
+	    "000 #7: \"c\":500 STATE_V2_ESTABLISHED_CHILD_SA (x); IKE SA #6;\n"
+	    "000 #7: \"c\" ah.1001@198.51.100.2 ah.2002@198.51.100.1\n";
+	struct whack_records *r = whack_records_parse(
+	    "", 0, traffic, sizeof(traffic) - 1, states, sizeof(states) - 1);
+	struct stats_tree t;
+	Secstat__V1__IpsecSaDetail *sa;
+
+	assert_non_null(r);
+	stats_tree_init(&t);
+	whack_provider.contribute(r, &t);
+	assert_int_equal(t.sa_response.n_ike_sas, 0);
+	assert_int_equal(t.sa_response.n_ipsec_sas, 1);
+	sa = t.sa_response.ipsec_sas[0];
+	assert_int_equal(sa->spi_out, 0x1001);
+	assert_int_equal(sa->spi_in, 0x2002);
+	assert_int_equal(sa->ike_sa_unique_id, 6);
+	stats_tree_release(&t);
+	whack_provider.records_free(r);
+}
+
 int
 main(void)
 {
@@ -311,6 +382,8 @@ main(void)
 	    cmocka_unit_test(test_contributions_add),
 	    cmocka_unit_test(test_nothing_from_nothing),
 	    cmocka_unit_test(test_sa_listing),
+	    cmocka_unit_test(test_sa_listing_joined),
+	    cmocka_unit_test(test_sa_listing_orphan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

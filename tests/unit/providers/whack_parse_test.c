@@ -270,7 +270,7 @@ static const struct traffic_case traffic_cases[] = {
      1,
      0,
      false,
-     {{2, "good", NULL, "ESP", "@east", NULL, 1795309608, 320, 320}}},
+     {{2, "good", NULL, "ESP", "@east", NULL, 1795309922, 320, 320}}},
     {"trafficstatus-4.x.txt",
      NULL,
      2,
@@ -398,6 +398,134 @@ test_traffic(void **state)
 	}
 }
 
+/* ---- showstates ---- */
+
+struct state_expect {
+	uint64_t serial;
+	const char *name;
+	const char *state;
+	int64_t parent; /* -1 = absent */
+	const char *proto;
+	int64_t spi_out, spi_in; /* -1 = absent */
+	const char *remote, *local;
+};
+
+struct states_case {
+	const char *name; /* fixture file, or a label for `text` */
+	const char *text;
+	size_t n;
+	unsigned skipped;
+	bool truncated;
+	struct state_expect st[3];
+};
+
+static const struct states_case states_cases[] = {
+    {"showstates-4.10-lab.txt",
+     NULL,
+     2,
+     0,
+     false,
+     {{1, "good", "STATE_V2_ESTABLISHED_IKE_SA", -1, NULL, -1, -1, NULL, NULL},
+      {2, "good", "STATE_V2_ESTABLISHED_CHILD_SA", 1, "esp", 0x287385b0,
+       0x2a002597, "192.0.2.2", "192.0.2.1"}}},
+    {"3.x IKEv1, isakmp#N, tun. and headings",
+     "000 #1: \"v1\":500 STATE_MAIN_I4 (ISAKMP SA established); "
+     "EVENT_SA_REPLACE in 2663s; newest ISAKMP; idle;\n"
+     "000 #2: \"v1\":500 STATE_QUICK_I2 (sent QI2, IPsec SA established); "
+     "newest IPSEC; eroute owner; isakmp#1; idle;\n"
+     "000 #2: \"v1\" esp.9a2f6d2e@192.0.2.2 esp.c1e8f4d5@192.0.2.1 "
+     "tun.0@192.0.2.2 tun.0@192.0.2.1 ref=0 refhim=0 Traffic: ESPin=0B\n"
+     "000 \n000 Bare Shunt list:\n000  \n",
+     2,
+     1,
+     false,
+     {{1, "v1", "STATE_MAIN_I4", -1, NULL, -1, -1, NULL, NULL},
+      {2, "v1", "STATE_QUICK_I2", 1, "esp", 0x9a2f6d2e, 0xc1e8f4d5, "192.0.2.2",
+       "192.0.2.1"}}},
+    {"instance, ISAKMP SA #N, esp before ah",
+     "#9: \"rw\"[3] 2001:db8::9:500 STATE_QUICK_R2 (IPsec SA "
+     "established); ISAKMP SA #8; idle;\n"
+     "#9: \"rw\"[3] 2001:db8::9 ah.11@2001:db8::9 ah.22@2001:db8::1 "
+     "esp.33@2001:db8::9 esp.44@2001:db8::1\n",
+     1,
+     0,
+     false,
+     {{9, "rw[3]", "STATE_QUICK_R2", 8, "esp", 0x33, 0x44, "2001:db8::9",
+       "2001:db8::1"}}},
+    {"malformed SAIDs and parents",
+     "#3: \"x\" esp.123456789@a esp.@b esp.zz@c esp.ff esp.1@d; IKE SA #;\n"
+     "#4: \"y\":500 STATE_V2_ESTABLISHED_CHILD_SA; IKE SA #5",
+     1,
+     0,
+     true,
+     {{3, "x", NULL, -1, "esp", 0x1, -1, "d", NULL}}},
+    {"garbage",
+     "#x: \"a\"\n#1 \"a\"\n\"a\" esp.1@b\n#2: \"\"\n",
+     0,
+     4,
+     false,
+     {{0}}},
+};
+
+static void
+check_opt_spi(const char *what, int64_t want, bool has, uint32_t got)
+{
+	if (want == -1) {
+		if (has) {
+			fail_msg("%s: expected absent, got 0x%x", what, got);
+		}
+	} else if (!has || got != (uint32_t)want) {
+		fail_msg("%s: expected 0x%llx, got %s0x%x", what,
+		         (unsigned long long)want, has ? "" : "absent ", got);
+	}
+}
+
+static void
+test_states(void **state)
+{
+	for (size_t i = 0; i < sizeof(states_cases) / sizeof(states_cases[0]);
+	     i++) {
+		const struct states_case *c = &states_cases[i];
+		struct arena a = ARENA_INIT;
+		struct whack_states s;
+		char *buf = NULL;
+		size_t len;
+
+		if (c->text == NULL) {
+			buf = slurp(c->name, &len);
+		} else {
+			len = strlen(c->text);
+		}
+		whack_parse_states(buf != NULL ? buf : c->text, len, &a, &s);
+		if (s.n != c->n || s.skipped != c->skipped ||
+		    s.truncated != c->truncated) {
+			fail_msg("%s: n=%zu skipped=%u trunc=%d", c->name, s.n,
+			         s.skipped, s.truncated);
+		}
+		for (size_t k = 0; k < s.n && k < 3; k++) {
+			const struct state_expect *e = &c->st[k];
+			const struct whack_state *g =
+			    whack_states_find(&s, e->serial);
+
+			assert_non_null(g);
+			check_opt_str("name", e->name, g->name);
+			check_opt_str("state", e->state, g->state);
+			check_opt_u64("parent", e->parent, g->has_parent,
+			              g->parent);
+			check_opt_str("proto", e->proto, g->proto);
+			check_opt_spi("spi_out", e->spi_out, g->has_spi_out,
+			              g->spi_out);
+			check_opt_spi("spi_in", e->spi_in, g->has_spi_in,
+			              g->spi_in);
+			check_opt_str("remote", e->remote, g->remote);
+			check_opt_str("local", e->local, g->local);
+		}
+		assert_null(whack_states_find(&s, 424242));
+		free(buf);
+		arena_release(&a);
+	}
+}
+
 /* Every prefix of every fixture parses without reading past its end
  * (ASan in the sanitizer build) and never yields more than the whole. */
 static void
@@ -405,7 +533,8 @@ test_every_prefix(void **state)
 {
 	static const char *files[] = {
 	    "globalstatus-3.27.txt", "globalstatus-5.x.txt",
-	    "trafficstatus-3.27.txt", "trafficstatus-5.x.txt"};
+	    "trafficstatus-3.27.txt", "trafficstatus-5.x.txt",
+	    "showstates-4.10-lab.txt"};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		size_t len;
@@ -416,11 +545,13 @@ test_every_prefix(void **state)
 			struct arena a = ARENA_INIT;
 			struct whack_global g;
 			struct whack_traffic t;
+			struct whack_states st;
 
 			assert_non_null(copy);
 			memcpy(copy, buf, cut);
 			whack_parse_global(copy, cut, &a, &g);
 			whack_parse_traffic(copy, cut, &a, &t);
+			whack_parse_states(copy, cut, &a, &st);
 			assert_true(g.n <= 528);
 			assert_true(t.n <= 2);
 			assert_true(cut == len || cut == 0 ||
@@ -441,6 +572,7 @@ main(void)
 	    cmocka_unit_test(test_global_long_key),
 	    cmocka_unit_test(test_global_key_bound),
 	    cmocka_unit_test(test_traffic),
+	    cmocka_unit_test(test_states),
 	    cmocka_unit_test(test_every_prefix),
 	};
 
