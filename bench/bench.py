@@ -208,8 +208,10 @@ class Bench:
 
     # ------------------------------------------------------------ servers
     def secstatd_tls_supported(self):
+        """The security issue's options: --tls-cert/--tls-key/--tls-ca,
+        mutual authentication on by default."""
         h = sh(f"{self.secstatd} --help")
-        return "tls" in (h.stdout + h.stderr).lower()
+        return "--tls-cert" in h.stdout + h.stderr
 
     def start_servers(self):
         """Every server of the RPC comparison, started once for the run."""
@@ -220,7 +222,14 @@ class Bench:
         ipc = os.path.join(self.tmp, "secstatd.sock")
         argv = [self.secstatd, "--provider", "sim", "--hostname", "bench-agent",
                 "--listen", f"tcp://127.0.0.1:{tcp}", "--listen", f"ipc://{ipc}"]
-        self.secstat_tls = False
+        self.secstat_tls = self.secstatd_tls_supported()
+        if self.secstat_tls:
+            tls = self.next_port()
+            # The self-signed certificate is its own CA: it signs the
+            # agent's identity and the load generator's client identity.
+            argv += ["--listen", f"tls+tcp://127.0.0.1:{tls}",
+                     "--tls-cert", self.cert, "--tls-key", self.key,
+                     "--tls-ca", self.cert]
         p = start(argv, os.path.join(self.tmp, "secstatd.log"))
         if not wait_tcp(tcp):
             raise SystemExit("secstatd did not start: see "
@@ -240,8 +249,20 @@ class Bench:
             self.payload[m] = os.path.getsize(path)
             self.ep[("secstat", m, "tcp")] = {"url": f"tcp://127.0.0.1:{tcp}", "pid": p.pid}
             self.ep[("secstat", m, "ipc")] = {"url": f"ipc://{ipc}", "pid": p.pid}
+            if self.secstat_tls:
+                chk = os.path.join(self.tmp, f"reply-{SHORT[m]}-tls.bin")
+                r = sh(f"{self.bin}/secstat-bench-load --url tls+tcp://127.0.0.1:{tls} "
+                       f"--tls-ca {self.cert} --tls-cert-key {self.certkey} "
+                       f"--method {m} --save-reply {chk}")
+                if r.returncode == 0:
+                    self.ep[("secstat", m, "tls")] = {
+                        "url": f"tls+tcp://127.0.0.1:{tls}", "pid": p.pid}
+                else:
+                    self.res["pending"].append(
+                        f"secstat over tls+tcp ({m}): secstatd's TLS listener "
+                        f"did not answer the benchmark: {r.stderr.strip()[:300]}")
         self.res["payload_bytes"] = {SHORT[m]: self.payload[m] for m in METHODS}
-        if not self.secstatd_tls_supported():
+        if not self.secstat_tls:
             self.res["pending"].append(
                 "secstat over tls+tcp: secstatd has no TLS listener yet (the "
                 "security issue adds tls+tcp:// with certificates); the raw "
@@ -288,7 +309,8 @@ class Bench:
             return cmd
         cmd = f"{self.bin}/secstat-bench-load --url {e['url']} {common}"
         if tr == "tls":
-            cmd += f" --tls-ca {self.cert} --tls-server-name localhost"
+            cmd += (f" --tls-ca {self.cert} --tls-server-name localhost"
+                    f" --tls-cert-key {self.certkey}")
         return cmd
 
     def rpc(self):
@@ -339,12 +361,12 @@ class Bench:
         if not ra or not rb:
             return None
         rs = [x[field] / y[field] for x, y in zip(ra, rb)
-              if x and y and y[field] > 0]
+              if x and y and x[field] >= 0 and y[field] > 0]
         return median(rs)
 
     def ratios(self):
         targets = {("rps", "grpc", 16, "tcp"): 2.5, ("rps", "raw", 16, "tcp"): 0.95,
-                   ("p50", "raw", 1, "tcp"): 1.05}
+                   ("p50", "raw", 1, "tcp"): 1.05, ("rps", "grpc", 16, "tls"): 1.0}
         for m in self.a.methods:
             for tr in ("tcp", "ipc", "tls"):
                 for k in KS:
@@ -355,6 +377,9 @@ class Bench:
                         v = self.paired(a, b, "rps", k)
                         self.add_ratio("rpc", m, tr, k, f"secstat/{other}", v,
                                        targets.get(("rps", other, k, tr)), True)
+                        v = self.paired(b, a, "server_cpu_us", k)
+                        self.add_ratio("cpu", m, tr, k, f"{other}/secstat", v,
+                                       None, True)
                         if k == 1:
                             v = self.paired(a, b, "p50_us", k)
                             self.add_ratio("p50", m, tr, k, f"secstat/{other}", v,
@@ -376,9 +401,9 @@ class Bench:
         self.res["ratios"].append({"kind": kind, "method": m, "transport": tr,
                                    "k": k, "name": name, "value": v,
                                    "target": target, "met": ok})
-        label = "rpc" if kind == "rpc" else "p50"
+        label = kind
         line = f"{label} {tr} k={k} {SHORT[m]} {name} = {fmt(v, 2)}"
-        if target is not None:
+        if target is not None and v is not None:
             cmp = ">=" if higher_better else "<="
             line += f"  (target {cmp} {target}: {'met' if ok else 'MISSED'})"
         self.summary.append(line)
@@ -575,7 +600,8 @@ class Bench:
 
         rows = ["| comparison | value | target | |", "|---|---:|---:|---|"]
         for r in self.res["ratios"]:
-            lab = "req/s" if r["kind"] == "rpc" else "p50 latency"
+            lab = {"rpc": "req/s", "p50": "p50 latency",
+                   "cpu": "server CPU per request"}[r["kind"]]
             tgt = "" if r["target"] is None else (
                 (">= " if r["kind"] == "rpc" else "<= ") + str(r["target"]))
             met = "" if r["met"] is None else ("met" if r["met"] else "**missed**")
@@ -654,7 +680,8 @@ class Bench:
               if "pngcairo" in sh("gnuplot -e 'set terminal' 2>&1").stdout
               + sh("gnuplot -e 'set terminal' 2>&1").stderr
               else "set terminal png size 1400,560",
-              "set logscale x 2", "set xtics (1, 16, 64)", "set grid",
+              "set logscale x 2", "set xtics (1, 16, 64)", "set xrange [0.8:80]",
+              "set grid",
               "set key outside right top vertical", "set xlabel 'requests in flight'"]
         thr = gp + [f"set output '{d}/rpc-throughput.png'",
                     "set multiplot layout 1,2 title 'Throughput vs requests in flight "
@@ -663,14 +690,13 @@ class Bench:
         for m in self.a.methods:
             thr += [f"set title '{m}'", "plot " + plots(m, 2)]
         thr.append("unset multiplot")
-        lat = gp + [f"set output '{d}/rpc-latency.png'", "set logscale y",
-                    "set multiplot layout 1,2 title 'Latency vs requests in flight: "
-                    "p50 (solid points) and p99 (open points)'",
-                    "set ylabel 'microseconds'"]
-        for m in self.a.methods:
-            p50 = plots(m, 3, " p50")
-            p99 = plots(m, 4, " p99").replace("pt 7", "pt 6")
-            lat += [f"set title '{m}'", f"plot {p50}, {p99}"]
+        lat = [l.replace("1400,560", "1400,1000") for l in gp] + [
+            f"set output '{d}/rpc-latency.png'", "set logscale y",
+            "set multiplot layout 2,2 title 'Latency vs requests in flight "
+            "(median of rounds)'", "set ylabel 'microseconds'"]
+        for col, q in ((3, "p50"), (4, "p99")):
+            for m in self.a.methods:
+                lat += [f"set title '{m}: {q}'", "plot " + plots(m, col)]
         lat.append("unset multiplot")
         for name, script in (("throughput", thr), ("latency", lat)):
             fn = os.path.join(d, f"rpc-{name}.gp")

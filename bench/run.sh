@@ -43,11 +43,12 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
 fi
 
+# Build output goes to stderr: stdout carries only the summary lines.
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSECSTAT_BENCH=ON \
-    -DSECSTAT_TESTS=OFF >/dev/null
+    -DSECSTAT_TESTS=OFF >&2
 cmake --build "$build" -j"$(nproc)" --target secstatd secstat-bench-load \
     secstat-bench-echo secstat-bench-fanout secstat-bench-grpc-server \
-    secstat-bench-grpc-load
+    secstat-bench-grpc-load >&2
 
 exec python3 "$src/bench/bench.py" --build-dir "$build" \
     --source-dir "$src" --out "$build/bench-results" "$@"

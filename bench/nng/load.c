@@ -169,7 +169,7 @@ slot_cb(void *arg)
 
 static int
 open_socket(nng_socket *sock, const char *url, const char *ca_file,
-            const char *server_name)
+            const char *server_name, const char *cert_key)
 {
 	nng_dialer d;
 	nng_tls_config *cfg = NULL;
@@ -192,6 +192,8 @@ open_socket(nng_socket *sock, const char *url, const char *ca_file,
 		         cfg, server_name ? server_name : "localhost")) != 0 ||
 		    (rv = nng_tls_config_auth_mode(
 		         cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+		    (cert_key != NULL && (rv = nng_tls_config_cert_key_file(
+		                              cfg, cert_key, NULL)) != 0) ||
 		    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) !=
 		        0) {
 			if (cfg != NULL) {
@@ -258,7 +260,8 @@ usage(FILE *out)
 	             "         [--duration S] [--warmup S] [--requests N]\n"
 	             "         [--server-pid PID] [--tls-ca FILE] "
 	             "[--tls-server-name N]\n"
-	             "         [--timeout-ms MS] [--save-reply FILE]\n");
+	             "         [--tls-cert-key PEM] [--timeout-ms MS] "
+	             "[--save-reply FILE]\n");
 }
 
 int
@@ -274,6 +277,7 @@ main(int argc, char *argv[])
 	    {"server-pid", required_argument, NULL, 'p'},
 	    {"tls-ca", required_argument, NULL, 'c'},
 	    {"tls-server-name", required_argument, NULL, 's'},
+	    {"tls-cert-key", required_argument, NULL, 'K'},
 	    {"timeout-ms", required_argument, NULL, 't'},
 	    {"save-reply", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
@@ -283,6 +287,7 @@ main(int argc, char *argv[])
 	const char *url = NULL;
 	const char *ca_file = NULL;
 	const char *server_name = NULL;
+	const char *cert_key = NULL;
 	const char *save_path = NULL;
 	double duration = 2.0;
 	double warmup = 0.3;
@@ -326,6 +331,9 @@ main(int argc, char *argv[])
 		case 's':
 			server_name = optarg;
 			break;
+		case 'K':
+			cert_key = optarg;
+			break;
 		case 't':
 			l.timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -360,7 +368,8 @@ main(int argc, char *argv[])
 		pthread_condattr_destroy(&ca);
 	}
 
-	if ((rv = open_socket(&sock, url, ca_file, server_name)) != 0) {
+	if ((rv = open_socket(&sock, url, ca_file, server_name, cert_key)) !=
+	    0) {
 		fprintf(stderr, "%s: %s\n", url, nng_strerror(rv));
 		return 1;
 	}
