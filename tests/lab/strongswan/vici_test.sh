@@ -12,7 +12,8 @@
 # any of that is missing or the lab cannot be built: it never skips.
 # Environment (set by ctest): SECSTATD, SECSTAT. Arguments: the CLI's path
 # (wins over SECSTAT) and the path of vici_lab_sas (the per-SA listing
-# through libsecstat; python3 reads its JSON).
+# through libsecstat; python3 reads its JSON). VICI_TEST_KEEP=1 keeps the
+# lab directory (daemon and agent logs).
 
 set -u
 export LC_ALL=C
@@ -75,7 +76,11 @@ cleanup() {
             [ -f "$f" ] && { echo "---- $f (tail)"; tail -15 "$f"; } >&2
         done
     fi
-    [ -n "$LAB" ] && rm -rf "$LAB"
+    if [ -n "$LAB" ] && [ "${VICI_TEST_KEEP:-0}" = 1 ]; then
+        log "kept $LAB"
+    elif [ -n "$LAB" ]; then
+        rm -rf "$LAB"
+    fi
     log "cleanup done (rc=$rc)"
     exit $rc
 }
