@@ -6,6 +6,7 @@
  * know get-counters. Also the provider's event thread: it must pick up
  * the event stream again after the daemon restarts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -311,9 +312,24 @@ setup(void **state)
 	return mkdtemp(tmpdir) != NULL ? 0 : -1;
 }
 
+/* Also after a failed test, which may leave its socket behind. */
 static int
 teardown(void **state)
 {
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char path[512];
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", tmpdir,
+			         e->d_name);
+			unlink(path);
+		}
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
 	rmdir(tmpdir);
 	return 0;
 }
