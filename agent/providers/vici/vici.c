@@ -1227,10 +1227,127 @@ list_dup(struct stats_tree *t, const struct vici_msg *m,
 		}                                                              \
 	} while (0)
 
+/*
+ * The kernel SAs an earlier provider listed (ipsec_sas, one entry per
+ * direction), by SPI: a CHILD_SA of charon's kernel backend is the same
+ * pair, and the listing's ipsec_sas are the SAs no IKE SA accounts for.
+ */
+struct kernel_index {
+	uint32_t *spi; /* 0 = empty */
+	size_t *pos;   /* index in t->sa_response.ipsec_sas */
+	size_t cap;    /* power of two, 0 = no kernel SAs */
+};
+
+static size_t
+kidx_hash(uint32_t spi, size_t cap)
+{
+	return (size_t)((spi * 2654435761u) & (cap - 1));
+}
+
 static void
-detail_child(struct stats_tree *t, Secstat__V1__IkeSaDetail *ike,
-             const struct vici_msg *m, const struct vici_node *sa,
-             const struct vici_node *c, uint64_t wall)
+kidx_build(struct stats_tree *t, struct kernel_index *k)
+{
+	size_t n = t->sa_response.n_ipsec_sas;
+
+	memset(k, 0, sizeof(*k));
+	if (n == 0) {
+		return;
+	}
+	k->cap = 16;
+	while (k->cap < n * 2) {
+		k->cap <<= 1;
+	}
+	k->spi = arena_alloc(&t->arena, k->cap * sizeof(*k->spi));
+	k->pos = arena_alloc(&t->arena, k->cap * sizeof(*k->pos));
+	for (size_t i = 0; i < n; i++) {
+		const Secstat__V1__IpsecSaDetail *e =
+		    t->sa_response.ipsec_sas[i];
+		uint32_t spi = e->has_spi_in    ? e->spi_in
+		               : e->has_spi_out ? e->spi_out
+		                                : 0;
+		size_t h;
+
+		if (spi == 0) {
+			continue;
+		}
+		for (h = kidx_hash(spi, k->cap);
+		     k->spi[h] != 0 && k->spi[h] != spi;
+		     h = (h + 1) & (k->cap - 1)) {
+		}
+		if (k->spi[h] == 0) {
+			k->spi[h] = spi;
+			k->pos[h] = i;
+		}
+	}
+}
+
+/* The listed kernel SA with this SPI, taken out of ipsec_sas (its slot
+ * set to NULL, compacted later), or NULL. */
+static Secstat__V1__IpsecSaDetail *
+kidx_take(struct stats_tree *t, struct kernel_index *k, uint32_t spi)
+{
+	Secstat__V1__IpsecSaDetail *e;
+	size_t h;
+
+	if (k->cap == 0 || spi == 0) {
+		return NULL;
+	}
+	for (h = kidx_hash(spi, k->cap); k->spi[h] != 0;
+	     h = (h + 1) & (k->cap - 1)) {
+		if (k->spi[h] == spi) {
+			e = t->sa_response.ipsec_sas[k->pos[h]];
+			t->sa_response.ipsec_sas[k->pos[h]] = NULL;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void
+kidx_compact(struct stats_tree *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->sa_response.n_ipsec_sas; i++) {
+		if (t->sa_response.ipsec_sas[i] != NULL) {
+			t->sa_response.ipsec_sas[n++] =
+			    t->sa_response.ipsec_sas[i];
+		}
+	}
+	t->sa_response.n_ipsec_sas = n;
+}
+
+/* A CHILD_SA's kernel pair leaves the unowned list; the inbound SA's
+ * drop counters (kernel-only knowledge) move into the CHILD_SA. */
+static void
+absorb_kernel_pair(struct stats_tree *t, struct kernel_index *k,
+                   Secstat__V1__IpsecSaDetail *d)
+{
+	Secstat__V1__IpsecSaDetail *in =
+	    d->has_spi_in ? kidx_take(t, k, d->spi_in) : NULL;
+
+	if (d->has_spi_out) {
+		(void)kidx_take(t, k, d->spi_out);
+	}
+	if (in == NULL) {
+		return;
+	}
+	if (in->has_replay_failures) {
+		TREE_SET(d, replay_failures, in->replay_failures);
+	}
+	if (in->has_integrity_failures) {
+		TREE_SET(d, integrity_failures, in->integrity_failures);
+	}
+	if (d->netns == NULL && in->netns != NULL) {
+		d->netns = in->netns;
+	}
+}
+
+static void
+detail_child(struct stats_tree *t, struct kernel_index *k,
+             Secstat__V1__IkeSaDetail *ike, const struct vici_msg *m,
+             const struct vici_node *sa, const struct vici_node *c,
+             uint64_t wall)
 {
 	Secstat__V1__IpsecSaDetail *d = stats_tree_add_child_sa(t, ike);
 	uint32_t spi;
@@ -1272,11 +1389,12 @@ detail_child(struct stats_tree *t, Secstat__V1__IkeSaDetail *ike,
 	}
 	SET_U64(d, rekey_in_s, m, c, "rekey-time");
 	SET_U64(d, expire_in_s, m, c, "life-time");
+	absorb_kernel_pair(t, k, d);
 }
 
 static void
-detail_ike(struct stats_tree *t, const struct vici_msg *m,
-           const struct vici_node *sa, uint64_t wall)
+detail_ike(struct stats_tree *t, struct kernel_index *k,
+           const struct vici_msg *m, const struct vici_node *sa, uint64_t wall)
 {
 	Secstat__V1__IkeSaDetail *d = stats_tree_add_ike_sa(t);
 	const struct vici_node *ch = vici_section(m, sa, "child-sas");
@@ -1305,7 +1423,7 @@ detail_ike(struct stats_tree *t, const struct vici_msg *m,
 	for (const struct vici_node *c = vici_first(m, ch); c != NULL;
 	     c = vici_next(m, c)) {
 		if (c->kind == VICI_NODE_SECTION) {
-			detail_child(t, d, m, sa, c, wall);
+			detail_child(t, k, d, m, sa, c, wall);
 		}
 	}
 }
@@ -1399,8 +1517,10 @@ vici_contribute(const struct vici_records *r, struct stats_tree *t)
 	uint64_t active_sas = 0, tunnels = 0, pending = 0;
 	struct vici_traffic tr[VICI_DIR_COUNT];
 	uint64_t wall = (uint64_t)time(NULL);
+	struct kernel_index kidx;
 
 	memset(tr, 0, sizeof(tr));
+	kidx_build(t, &kidx);
 	/* The daemon answered: zero SAs is an observation, not absence. */
 	for (int k = 0; k < VICI_KM_COUNT; k++) {
 		for (int f = 0; f < VICI_FAM_COUNT; f++) {
@@ -1467,8 +1587,9 @@ vici_contribute(const struct vici_records *r, struct stats_tree *t)
 				pending++;
 			}
 		}
-		detail_ike(t, m, sa, wall);
+		detail_ike(t, &kidx, m, sa, wall);
 	}
+	kidx_compact(t);
 	for (size_t i = 0; i < r->n_conns; i++) {
 		const struct vici_msg *m = &r->conns[i];
 		const struct vici_node *c = first_section(m, vici_root(m));

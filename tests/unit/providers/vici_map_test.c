@@ -491,6 +491,42 @@ test_no_double_count(void **state)
 	vici_state_free(s);
 }
 
+/* The listing: the kernel's two SAs of a CHILD_SA (listed first by the
+ * kernel provider, one per direction) are that CHILD_SA, not unowned
+ * SAs; the inbound one's drop counters move into the CHILD_SA. */
+static void
+test_listing_absorbs_kernel_pair(void **state)
+{
+	struct vici_state *s = vici_state_new(NULL);
+	struct vici_records *r = snapshot(s, "ssa", "traffic", true);
+	struct stats_tree t;
+	Secstat__V1__IpsecSaDetail *in, *out, *other, *c;
+
+	stats_tree_init(&t);
+	in = stats_tree_add_ipsec_sa(&t);
+	in->source = (char *)"xfrm";
+	TREE_SET(in, spi_in, 0xc4b3cd30u);
+	TREE_SET(in, replay_failures, 3);
+	TREE_SET(in, integrity_failures, 1);
+	in->netns = (char *)"blue";
+	other = stats_tree_add_ipsec_sa(&t);
+	other->source = (char *)"xfrm";
+	TREE_SET(other, spi_out, 0x12345678u);
+	out = stats_tree_add_ipsec_sa(&t);
+	out->source = (char *)"xfrm";
+	TREE_SET(out, spi_out, 0xdfc1b105u);
+	vici_contribute(r, &t);
+	assert_int_equal(t.sa_response.n_ipsec_sas, 1);
+	assert_ptr_equal(t.sa_response.ipsec_sas[0], other);
+	c = t.sa_response.ike_sas[0]->child_sas[0];
+	assert_int_equal(c->replay_failures, 3);
+	assert_int_equal(c->integrity_failures, 1);
+	assert_string_equal(c->netns, "blue");
+	stats_tree_release(&t);
+	vici_records_free(r);
+	vici_state_free(s);
+}
+
 static void
 ike_event(struct vici_state *s, const char *uid, const char *state, bool up,
           bool initiator, const char *remote)
@@ -609,6 +645,7 @@ main(void)
 	    cmocka_unit_test(test_monotonic_across_rekey),
 	    cmocka_unit_test(test_sa_back_after_gap),
 	    cmocka_unit_test(test_no_double_count),
+	    cmocka_unit_test(test_listing_absorbs_kernel_pair),
 	    cmocka_unit_test(test_failure_classification),
 	    cmocka_unit_test(test_classify_table),
 	};
