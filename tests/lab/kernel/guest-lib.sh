@@ -218,3 +218,32 @@ except (KeyError, IndexError, TypeError):
 print(v if not isinstance(v, bool) else str(v).lower())
 PY
 }
+
+# json_flatten FILE: every leaf of a JSON document as "PATH<TAB>VALUE"
+# lines (PATH like a.b[0].c; booleans true/false). One Python start for a
+# whole document: under TCG each start costs about a second, so scripts
+# with many checks flatten once and look values up with flat_get.
+json_flatten()
+{
+	python3 - "$1" <<'PY'
+import json, sys
+def walk(p, v):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            walk(p + "." + k if p else k, x)
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            walk("%s[%d]" % (p, i), x)
+    else:
+        print("%s\t%s" % (p, str(v).lower() if isinstance(v, bool) else v))
+walk("", json.load(open(sys.argv[1])))
+PY
+}
+
+# flat_get FLATFILE PATH: the value at PATH; fails (prints nothing) when
+# absent.
+flat_get()
+{
+	awk -F'\t' -v p="$2" '$1 == p { print $2; found = 1; exit }
+		END { exit !found }' "$1"
+}
