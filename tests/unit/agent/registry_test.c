@@ -168,11 +168,21 @@ test_stale(void **state)
 	struct registry_status st;
 	struct stats_tree tree;
 
+	unsigned before;
+	uint64_t end;
+
 	r = start_one(&fake_ipsec_provider, 20, 0);
 	wait_completed(r, 1, 2000);
-	fake_set(&fake_ipsec_control, 0, 400);
-	/* Let the slow collection start and run past 2 x 20 ms. */
-	fake_sleep_ms(150);
+	before = fake_collects(&fake_ipsec_control);
+	fake_set(&fake_ipsec_control, 0, 1000);
+	/* The collect in flight may predate the change: wait for one
+	 * that started after it, then let it run past 2 x 20 ms. */
+	end = fake_now_ms() + 3000;
+	while (fake_collects(&fake_ipsec_control) < before + 2 &&
+	       fake_now_ms() < end) {
+		fake_sleep_ms(2);
+	}
+	fake_sleep_ms(100);
 	registry_status(r, 0, &st);
 	assert_int_equal(st.health, SECSTAT__V1__HEALTH__HEALTH_STALE);
 	assert_non_null(strstr(st.message, "collection running for"));

@@ -415,8 +415,12 @@ main(void)
 	    cmocka_unit_test_setup(test_concurrent, setup),
 	};
 
+	int rv;
+
 	if (getenv("SECSTAT_TEST_DEBUG") != NULL) {
 		log_open(LOG_DEBUG, false);
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rv = cmocka_run_group_tests(tests, NULL, NULL);
+	nng_fini(); /* leak checkers see nng's threads gone */
+	return rv;
 }
