@@ -468,6 +468,45 @@ class Bench:
             "does not exist yet; the raw nng fan-out and the sequential loop "
             "are measured against the same agents.")
 
+    # --------------------------------------------------------- collection
+    def collection(self):
+        """Snapshot build time and agent memory with N simulated SAs. Needs
+        the sim provider's SA-count option; the build time comes from the
+        collector's debug log line ("snapshot N built in X ms")."""
+        h = sh(f"{self.secstatd} --help")
+        if "--sim-sas" not in h.stdout + h.stderr:
+            self.res["pending"].append(
+                "collection (snapshot build time and memory with 1k/10k/100k "
+                "SAs): the sim provider has no option for the number of SAs "
+                "(--sim-sas N) yet.")
+            return
+        rows = []
+        for n in self.a.sas:
+            port = self.next_port()
+            logf = os.path.join(self.tmp, f"sas-{n}.log")
+            p = start([self.secstatd, "--provider", "sim", "--sim-sas", str(n),
+                       "--hostname", "sas", "--log-level", "debug",
+                       "--collect-interval", "1000",
+                       "--listen", f"tcp://127.0.0.1:{port}"], logf)
+            wait_tcp(port, 60)
+            time.sleep(self.a.sas_wait_s)
+            mem = proc_mem(p.pid)
+            stop(p, timeout=30)
+            ms = [int(x) for x in re.findall(r"snapshot \d+ built(?: on demand)? in (\d+) ms",
+                                             open(logf, errors="replace").read())]
+            row = {"sas": n, "builds": len(ms), "build_ms_median": median(ms),
+                   "build_ms_max": max(ms) if ms else None, **mem}
+            rows.append(row)
+            line = (f"collection sas={n} build = {fmt(row['build_ms_median'])} ms, "
+                    f"rss = {fmt(mem.get('VmRSS', 0) / 1024, 1)} MiB")
+            if n == 100000:
+                ok = (row["build_ms_median"] is not None and row["build_ms_median"] <= 100
+                      and mem.get("VmHWM", 1 << 30) <= 64 * 1024)
+                line += f"  (target <= 100 ms and <= 64 MB: {'met' if ok else 'MISSED'})"
+            self.summary.append(line)
+            print(line, flush=True)
+        self.res["collection"] = rows
+
     # ---------------------------------------------------------------- rss
     def rss(self):
         port = self.next_port()
@@ -497,6 +536,7 @@ class Bench:
         prof = self.res["profile"]
         m = self.a.methods[0]
         if shutil.which("valgrind"):
+            self.profile_echo(m)
             port = self.next_port()
             cg = os.path.join(self.tmp, "callgrind.out")
             p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
@@ -551,6 +591,41 @@ class Bench:
             r = sh(f"perf report -i {pd} --stdio --no-children --sort dso "
                    f"2>/dev/null | grep -v '^#' | grep '%' | head -12")
             prof["perf_dso"] = r.stdout
+
+    def profile_echo(self, m):
+        """The same callgrind measurement of the raw echo: the difference
+        in instructions per request is what secstatd adds to nng."""
+        prof = self.res["profile"]
+        reply = os.path.join(self.tmp, f"reply-{SHORT[m]}.bin")
+        if not os.path.exists(reply):
+            port = self.next_port()
+            p = start([self.secstatd, "--provider", "sim", "--listen",
+                       f"tcp://127.0.0.1:{port}"], os.path.join(self.tmp, "reply.log"))
+            wait_tcp(port)
+            for _ in range(50):
+                if sh(f"{self.bin}/secstat-bench-load --url tcp://127.0.0.1:{port} "
+                      f"--method {m} --save-reply {reply}").returncode == 0:
+                    break
+                time.sleep(0.1)
+            stop(p)
+        port = self.next_port()
+        cg = os.path.join(self.tmp, "callgrind-echo.out")
+        p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
+                   f"{self.bin}/secstat-bench-echo", "--reply", reply,
+                   "--listen", f"tcp://127.0.0.1:{port}"],
+                  os.path.join(self.tmp, "callgrind-echo.log"))
+        served = 0
+        if wait_tcp(port, 60):
+            r = sh(f"{self.bin}/secstat-bench-load --url tcp://127.0.0.1:{port} "
+                   f"--method {m} --inflight 16 --duration 60 --warmup 1 "
+                   f"--requests {self.a.profile_requests}", timeout=120)
+            served = parse_kv(r.stdout).get("ok", 0)
+        stop(p, timeout=60)
+        tot = re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS",
+                        sh(f"callgrind_annotate {cg}").stdout) if os.path.exists(cg) else None
+        if tot and served:
+            prof["echo_requests"] = served
+            prof["echo_ir_per_request"] = int(tot.group(1).replace(",", "")) / served
 
     # -------------------------------------------------------------- write
     def write(self):
@@ -620,6 +695,16 @@ class Bench:
                         f"{fmt(f.get('rss_kib_median'))} | {fmt(f['pss_kib_total'] / 1024, 1)} |")
         b["bench:fleet"] = "\n".join(rows)
 
+        rows = ["| SAs | snapshot builds seen | build time median (ms) | max (ms) "
+                "| VmRSS KiB | VmHWM KiB |", "|---:|---:|---:|---:|---:|---:|"]
+        for c in self.res.get("collection", []):
+            rows.append(f"| {c['sas']:,} | {c['builds']} | {fmt(c['build_ms_median'])} | "
+                        f"{fmt(c['build_ms_max'])} | {fmt(c.get('VmRSS'))} | "
+                        f"{fmt(c.get('VmHWM'))} |")
+        if not self.res.get("collection"):
+            rows.append("| pending | | | | | |")
+        b["bench:collection"] = "\n".join(rows)
+
         r = self.res.get("rss", {})
         rows = ["| state | VmRSS KiB | VmHWM KiB | PSS KiB |", "|---|---:|---:|---:|"]
         for st in ("idle", "after_load"):
@@ -634,6 +719,12 @@ class Bench:
             txt.append(f"callgrind: {fmt(prof['callgrind_requests'])} requests (k=16, tcp), "
                        f"{fmt(prof['callgrind_ir_per_request'])} instructions per request "
                        "for the whole agent process (collection included).")
+        if prof.get("echo_ir_per_request"):
+            txt.append(f"callgrind, same load on the raw nng echo: "
+                       f"{fmt(prof['echo_ir_per_request'])} instructions per request; "
+                       f"secstatd adds "
+                       f"{fmt(prof.get('callgrind_ir_per_request', 0) - prof['echo_ir_per_request'])} "
+                       f"({fmt(100 * (prof.get('callgrind_ir_per_request', 0) / prof['echo_ir_per_request'] - 1), 1)} %).")
         titles = {"callgrind_self": "callgrind, self cost (instructions), top functions",
                   "callgrind_secstatd": "callgrind, inclusive cost of secstatd's own functions",
                   "perf_dso": "perf (cpu-clock sampling), by object",
@@ -736,8 +827,12 @@ def main():
     ap.add_argument("--warmup", type=float, default=0.25)
     ap.add_argument("--quick", action="store_true",
                     help="1 round of 0.5 s, fleet of 10 and 100, no profile")
-    ap.add_argument("--only", default="rpc,fleet,rss,profile",
-                    help="comma-separated subset of rpc,fleet,rss,profile")
+    ap.add_argument("--only", default="rpc,fleet,collection,rss,profile",
+                    help="comma-separated subset of rpc,fleet,collection,rss,profile")
+    ap.add_argument("--sas", default="1000,10000,100000",
+                    help="SA counts of the collection benchmark")
+    ap.add_argument("--sas-wait-s", type=float, default=4.0,
+                    help="seconds each collection agent runs (about one build a second)")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--fleet", default="10,100,1000")
     ap.add_argument("--fleet-rounds", type=int, default=5)
@@ -755,6 +850,7 @@ def main():
         a.only = ",".join(x for x in a.only.split(",") if x != "profile")
     a.methods = [m for m in a.methods.split(",") if m]
     a.fleet = [int(x) for x in a.fleet.split(",") if x]
+    a.sas = [int(x) for x in a.sas.split(",") if x]
     a.only = set(a.only.split(","))
     a.build_dir = os.path.abspath(a.build_dir)
     a.out = os.path.abspath(a.out)
@@ -772,6 +868,8 @@ def main():
             stop_all()
         if "fleet" in a.only:
             b.fleet()
+        if "collection" in a.only:
+            b.collection()
         if "rss" in a.only:
             b.rss()
         if "profile" in a.only:
