@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <ini.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -48,6 +49,14 @@ enum option_id {
 	OPT_PUBLISH_QUEUE,
 	OPT_RELAY,
 	OPT_RELAY_TIMEOUT,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_INSECURE,
+	OPT_ACL,
+	OPT_LOOPBACK_INSECURE,
+	OPT_IPC_GROUP,
+	OPT_MAX_CONNECTIONS,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT
@@ -89,6 +98,15 @@ static int set_full_every(struct agent_config *, const char *, char *);
 static int set_publish_queue(struct agent_config *, const char *, char *);
 static int set_relay(struct agent_config *, const char *, char *);
 static int set_relay_timeout(struct agent_config *, const char *, char *);
+static int set_tls_cert(struct agent_config *, const char *, char *);
+static int set_tls_key(struct agent_config *, const char *, char *);
+static int set_tls_ca(struct agent_config *, const char *, char *);
+static int set_insecure(struct agent_config *, const char *, char *);
+static int set_acl(struct agent_config *, const char *, char *);
+static int set_loopback_insecure(struct agent_config *, const char *,
+                                 char *);
+static int set_ipc_group(struct agent_config *, const char *, char *);
+static int set_max_connections(struct agent_config *, const char *, char *);
 
 static const struct option_def options[OPT_COUNT] = {
     [OPT_LISTEN] =
@@ -177,6 +195,38 @@ static const struct option_def options[OPT_COUNT] = {
                            "per-host deadline of the relay's queries "
                            "(default 2000)",
                            set_relay_timeout},
+    [OPT_TLS_CERT] = {"tls-cert", required_argument, true, false, "FILE",
+                      "PEM certificate of the tls+tcp:// listeners",
+                      set_tls_cert},
+    [OPT_TLS_KEY] = {"tls-key", required_argument, true, false, "FILE",
+                     "PEM private key of --tls-cert", set_tls_key},
+    [OPT_TLS_CA] = {"tls-ca", required_argument, true, false, "FILE",
+                    "PEM CA certificate(s) (and CRLs) that client "
+                    "certificates must chain to; TLS clients must always "
+                    "present one",
+                    set_tls_ca},
+    [OPT_INSECURE] = {"insecure", no_argument, true, false, NULL,
+                      "allow plain tcp:// listeners on non-loopback "
+                      "addresses (logged as a warning)",
+                      set_insecure},
+    [OPT_ACL] = {"acl", required_argument, true, false, "FILE",
+                 "who may read what (docs/security.md); reread on SIGHUP. "
+                 "Without it only root and the agent's user over ipc://",
+                 set_acl},
+    [OPT_LOOPBACK_INSECURE] =
+        {"allow-loopback-insecure", no_argument, true, false, NULL,
+         "grant every right to plain tcp:// callers from 127.0.0.0/8 and "
+         "::1 (any local user; for tests and demos)",
+         set_loopback_insecure},
+    [OPT_IPC_GROUP] = {"ipc-group", required_argument, true, false,
+                       "GROUP",
+                       "group of the ipc:// socket files (mode 0660)",
+                       set_ipc_group},
+    [OPT_MAX_CONNECTIONS] = {"max-connections", required_argument, true,
+                             false, "N",
+                             "connections served at once; more are closed "
+                             "(default 2048)",
+                             set_max_connections},
     [OPT_VERSION] = {"version", no_argument, false, false, NULL,
                      "print the version and exit", NULL},
     [OPT_HELP] = {"help", no_argument, false, false, NULL,
@@ -263,8 +313,9 @@ parse_u64(const char *s, uint64_t *v)
 static int
 set_listen(struct agent_config *cfg, const char *v, char *err)
 {
-	static const char *const schemes[] = {"tcp://", "tcp4://", "tcp6://",
-	                                      "ipc://"};
+	static const char *const schemes[] = {
+	    "tcp://",     "tcp4://",     "tcp6://",     "ipc://",
+	    "tls+tcp://", "tls+tcp4://", "tls+tcp6://"};
 	bool ok = false;
 
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
@@ -276,7 +327,8 @@ set_listen(struct agent_config *cfg, const char *v, char *err)
 	if (!ok) {
 		return errf(
 		    err,
-		    "'%s' is not a listen URL (tcp://HOST:PORT or ipc:///PATH)",
+		    "'%s' is not a listen URL (tcp://HOST:PORT, "
+		    "tls+tcp://HOST:PORT or ipc:///PATH)",
 		    v);
 	}
 	list_append(&cfg->listen, &cfg->n_listen, v);
@@ -484,10 +536,11 @@ static int
 set_publish(struct agent_config *cfg, const char *v, char *err)
 {
 	if ((strncmp(v, "tcp://", 6) != 0 || v[6] == '\0') &&
-	    (strncmp(v, "ipc://", 6) != 0 || v[6] == '\0')) {
+	    (strncmp(v, "ipc://", 6) != 0 || v[6] == '\0') &&
+	    (strncmp(v, "tls+tcp://", 10) != 0 || v[10] == '\0')) {
 		return errf(err,
-		            "'%s' is not a publish URL (tcp://HOST:PORT or "
-		            "ipc:///PATH)",
+		            "'%s' is not a publish URL (tcp://HOST:PORT, "
+		            "tls+tcp://HOST:PORT or ipc:///PATH)",
 		            v);
 	}
 	list_append(&cfg->publish, &cfg->n_publish, v);
@@ -551,6 +604,92 @@ set_relay_timeout(struct agent_config *cfg, const char *v, char *err)
 {
 	return set_bounded(&cfg->relay_timeout_ms, v, CONFIG_INTERVAL_MIN_MS,
 	                   CONFIG_INTERVAL_MAX_MS, "a number of milliseconds",
+	                   err);
+}
+
+static int
+set_tls_cert(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->tls_cert, v, err);
+}
+
+static int
+set_tls_key(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->tls_key, v, err);
+}
+
+static int
+set_tls_ca(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->tls_ca, v, err);
+}
+
+static int
+set_acl(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->acl_file, v, err);
+}
+
+/* A flag: no value on the command line, yes/no in the file. */
+static int
+set_flag(bool *out, const char *v, char *err)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	if (v == NULL) {
+		*out = true;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return errf(err, "'%s' is not a boolean (yes or no)", v);
+}
+
+static int
+set_insecure(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_flag(&cfg->insecure, v, err);
+}
+
+static int
+set_loopback_insecure(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_flag(&cfg->loopback_insecure, v, err);
+}
+
+static int
+set_ipc_group(struct agent_config *cfg, const char *v, char *err)
+{
+	uint64_t n;
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (parse_u64(v, &n) == 0 && n < (uint64_t)INT32_MAX) {
+		cfg->ipc_gid = (long)n;
+		return 0;
+	}
+	if (getgrnam_r(v, &gr, buf, sizeof(buf), &res) != 0 || res == NULL) {
+		return errf(err, "unknown group '%s'", v);
+	}
+	cfg->ipc_gid = (long)gr.gr_gid;
+	return 0;
+}
+
+static int
+set_max_connections(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_bounded(&cfg->max_connections, v, 1,
+	                   CONFIG_MAX_CONNECTIONS_MAX, "a number of connections",
 	                   err);
 }
 
@@ -686,6 +825,8 @@ set_defaults(struct agent_config *cfg)
 	cfg->full_every = 60;
 	cfg->publish_sendbuf = 128;
 	cfg->relay_timeout_ms = 2000;
+	cfg->ipc_gid = -1;
+	cfg->max_connections = 2048;
 }
 
 int
@@ -817,5 +958,9 @@ config_free(struct agent_config *cfg)
 	free(cfg->config_file);
 	free(cfg->whack_path);
 	free(cfg->whack_ctl);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
+	free(cfg->acl_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -47,6 +47,16 @@ struct agent_config {
 	char *relay_hosts;        /* --relay FILE: hosts file of the relay
 	                             provider, NULL = not a relay */
 	unsigned relay_timeout_ms; /* --relay-timeout MS, default 2000 */
+	/* Security (docs/security.md). */
+	char *tls_cert;       /* --tls-cert FILE: PEM certificate of the
+	                         agent's tls+tcp:// listeners */
+	char *tls_key;        /* --tls-key FILE: its private key */
+	char *tls_ca;         /* --tls-ca FILE: CA(s) of client certificates */
+	bool insecure;        /* --insecure: plain tcp:// beyond loopback */
+	char *acl_file;       /* --acl FILE, NULL: root and self over ipc */
+	bool loopback_insecure; /* --allow-loopback-insecure */
+	long ipc_gid;         /* --ipc-group NAME|GID, -1: the agent's */
+	unsigned max_connections; /* --max-connections N, default 2048 */
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */
@@ -59,6 +69,7 @@ struct agent_config {
 /* Bounds of --full-every and --publish-queue. */
 #define CONFIG_FULL_EVERY_MAX    1000000
 #define CONFIG_PUBLISH_QUEUE_MAX 8192
+#define CONFIG_MAX_CONNECTIONS_MAX 65536
 
 /*
  * Fills `cfg` from the defaults, then the --config file, then the rest of

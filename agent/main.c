@@ -12,6 +12,7 @@
 
 #include <nng/nng.h>
 
+#include "acl.h"
 #include "collector.h"
 #include "config.h"
 #include "hostinfo.h"
@@ -48,8 +49,88 @@ make_ipc_dir(const char *url)
 	return 0;
 }
 
+/* The ACL the configuration asks for: the file, or the built-in default
+ * when there is none. A file that cannot be read or parsed yields NULL
+ * (the error is logged): the caller decides between refusing to start
+ * and falling back to the default. */
+static struct acl *
+load_acl(const struct agent_config *cfg)
+{
+	struct acl *a = NULL;
+	char err[ACL_ERR_MAX];
+	int rv;
+
+	if (cfg->acl_file == NULL) {
+		return acl_default(cfg->loopback_insecure);
+	}
+	if ((rv = acl_load(cfg->acl_file, &a, err)) != 0) {
+		log_err("ACL: %s", err);
+		return NULL;
+	}
+	if (cfg->loopback_insecure && acl_allow_loopback(a) != 0) {
+		acl_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+warn_loopback_insecure(const struct agent_config *cfg)
+{
+	if (cfg->loopback_insecure) {
+		log_warning("--allow-loopback-insecure: any local user may "
+		            "read every statistic over plain tcp:// on "
+		            "loopback");
+	}
+}
+
+/* SIGHUP: reread the config file and the ACL. The listeners, providers
+ * and TLS certificates stay as they are (docs/security.md says what
+ * reloads). A new ACL that cannot be loaded is replaced by the default
+ * one, not kept: an operator who just revoked a client must not have it
+ * silently keep its rights because of a typo. */
+static void
+reload(int argc, char *argv[], struct agent_config *cfg,
+       struct server *server)
+{
+	struct agent_config next;
+	struct acl *a;
+	FILE *devnull = fopen("/dev/null", "w");
+
+	if (config_load(&next, argc, argv, devnull != NULL ? devnull : stderr,
+	                stderr) == 0) {
+		free(cfg->acl_file);
+		cfg->acl_file = next.acl_file;
+		next.acl_file = NULL;
+		cfg->loopback_insecure = next.loopback_insecure;
+		cfg->log_level = next.log_level;
+		log_open(cfg->log_level, cfg->log_syslog);
+	} else {
+		log_err("SIGHUP: configuration not reloaded (see above); "
+		        "rereading the ACL");
+	}
+	config_free(&next);
+	if (devnull != NULL) {
+		fclose(devnull);
+	}
+	if ((a = load_acl(cfg)) == NULL) {
+		log_err("SIGHUP: ACL not loaded: serving root and the agent's "
+		        "own user over ipc:// only until it is fixed");
+		a = acl_default(cfg->loopback_insecure);
+		if (a == NULL) {
+			return; /* out of memory: the current ACL stays */
+		}
+	} else {
+		log_notice("SIGHUP: ACL %s reloaded",
+		           cfg->acl_file != NULL ? cfg->acl_file : "(default)");
+	}
+	warn_loopback_insecure(cfg);
+	server_set_acl(server, a);
+}
+
 static int
-run(const struct agent_config *cfg, const sigset_t *stop_signals)
+run(int argc, char *argv[], struct agent_config *cfg,
+    const sigset_t *stop_signals)
 {
 	const struct provider_ops *enabled[MAX_PROVIDERS];
 	size_t n_enabled = 0;
@@ -107,6 +188,27 @@ run(const struct agent_config *cfg, const sigset_t *stop_signals)
 	if ((rv = server_create(&server, collector)) != 0) {
 		goto out;
 	}
+	{
+		struct server_security sec = {
+		    .tls = {.cert_file = cfg->tls_cert,
+		            .key_file = cfg->tls_key,
+		            .ca_file = cfg->tls_ca,
+		            .insecure = cfg->insecure,
+		            .recv_max = METHODS_MAX_REQUEST_BYTES,
+		            .ipc_gid = cfg->ipc_gid},
+		    .max_connections = cfg->max_connections,
+		};
+		struct acl *a = load_acl(cfg);
+
+		if (a == NULL) {
+			log_err("not starting without the ACL given by --acl");
+			rv = -EINVAL;
+			goto out;
+		}
+		warn_loopback_insecure(cfg);
+		server_set_security(server, &sec);
+		server_set_acl(server, a);
+	}
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (strncmp(cfg->listen[i], "ipc://", 6) == 0 &&
 		    (rv = make_ipc_dir(cfg->listen[i])) != 0) {
@@ -146,10 +248,12 @@ run(const struct agent_config *cfg, const sigset_t *stop_signals)
 	         host.hostname, (unsigned long long)host.epoch, n_enabled,
 	         n_enabled == 1 ? "" : "s", cfg->collect_interval_ms);
 
-	if (sigwait(stop_signals, &sig) == 0) {
-		log_info("%s received, stopping",
-		         sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	while (sigwait(stop_signals, &sig) == 0 && sig == SIGHUP) {
+		log_info("SIGHUP received, reloading");
+		reload(argc, argv, cfg, server);
 	}
+	log_info("%s received, stopping",
+	         sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rv = 0;
 out:
 	/* Reverse order: no request is in flight once the server is gone,
@@ -181,10 +285,11 @@ main(int argc, char *argv[])
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rv = run(&cfg, &stop_signals);
+	rv = run(argc, argv, &cfg, &stop_signals);
 
 	config_free(&cfg);
 	log_close();

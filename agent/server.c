@@ -14,12 +14,15 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
 
+#include "acl.h"
 #include "collector.h"
 #include "log.h"
 #include "methods.h"
 #include "secstat/v1/service.pb-c.h"
 #include "snapshot.h"
+#include "tls.h"
 
 enum ctx_state {
 	CTX_RECV, /* waiting for a request */
@@ -38,6 +41,7 @@ struct server_ctx {
 	nng_aio *aio;
 	enum ctx_state state;
 	nng_msg *msg; /* the request, refilled as the reply */
+	nng_pipe pipe; /* the connection it came on */
 
 	/* The request being served. */
 	uint64_t start_ns;
@@ -55,11 +59,28 @@ struct server_ctx {
 	alignas(max_align_t) uint8_t buf[SERVER_DECODE_BYTES];
 };
 
+/* A listener and what its callers can prove (acl_transport). */
+struct server_listener {
+	int id;
+	enum acl_transport transport;
+};
+
 struct server {
 	struct collector *collector;
 	nng_socket sock;
 	bool sock_open;
 	bool started;
+	struct server_security sec;
+	struct server_listener listeners[SERVER_LISTENERS_MAX];
+	size_t n_listeners; /* written before server_start() only */
+	nng_mtx *acl_mtx;
+	struct acl *acl; /* under acl_mtx; replaced whole on reload */
+	atomic_uint pipes; /* connections, counted by pipe notifications */
+	atomic_uint_fast64_t refused_pipes;
+	/* Denial log rate limit: at most SERVER_DENY_LOG_PER_S a second. */
+	atomic_uint_fast64_t deny_second;
+	atomic_uint deny_logged;
+	atomic_uint deny_suppressed;
 	struct server_ctx ctx[SERVER_CONTEXTS];
 };
 
@@ -90,6 +111,15 @@ errno_of(int nng_err)
 	default:
 		return -EIO;
 	}
+}
+
+/* Waits for the next request, without a time limit. */
+static void
+recv_next(struct server_ctx *x)
+{
+	x->state = CTX_RECV;
+	nng_aio_set_timeout(x->aio, NNG_DURATION_INFINITE);
+	nng_ctx_recv(x->ctx, x->aio);
 }
 
 static void *
@@ -187,6 +217,9 @@ send_reply(struct server_ctx *x, uint32_t status)
 	x->state = CTX_SEND;
 	nng_aio_set_msg(x->aio, x->msg);
 	x->msg = NULL;
+	/* A client that stops reading must not hold this context: the
+	 * reply is dropped (and the connection closed) after a bound. */
+	nng_aio_set_timeout(x->aio, SERVER_SEND_TIMEOUT_MS);
 	nng_ctx_send(x->ctx, x->aio);
 }
 
@@ -214,7 +247,7 @@ reply_error(struct server_ctx *x, uint32_t status, const char *text)
 		nng_msg_free(x->msg);
 		x->msg = NULL;
 		x->state = CTX_RECV;
-		nng_ctx_recv(x->ctx, x->aio);
+		recv_next(x);
 		return;
 	}
 	send_reply(x, status);
@@ -252,7 +285,7 @@ reply_snapshot(struct server_ctx *x, struct snapshot *snap, bool too_old)
 		nng_msg_free(x->msg);
 		x->msg = NULL;
 		x->state = CTX_RECV;
-		nng_ctx_recv(x->ctx, x->aio);
+		recv_next(x);
 		return;
 	}
 	send_reply(x, status);
@@ -287,6 +320,7 @@ serve_or_wait(struct server_ctx *x)
 	}
 	snapshot_release(snap);
 	x->state = CTX_WAIT;
+	nng_aio_set_timeout(x->aio, NNG_DURATION_INFINITE);
 	nng_sleep_aio(SERVER_POLL_MS, x->aio);
 }
 
@@ -308,6 +342,101 @@ salvage_request_id(struct server_ctx *x, const uint8_t *p, size_t len)
 			return;
 		}
 	}
+}
+
+static enum acl_transport
+pipe_transport(const struct server *s, nng_pipe p)
+{
+	int id = nng_listener_id(nng_pipe_listener(p));
+
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		if (s->listeners[i].id == id) {
+			return s->listeners[i].transport;
+		}
+	}
+	/* Not one of ours: treat as the least trusted transport. */
+	return ACL_TRANSPORT_TCP;
+}
+
+/* Logs a denial, at most SERVER_DENY_LOG_PER_S a second so that a
+ * flood of refused requests cannot flood the log. */
+static void
+log_denial(struct server *s, const struct acl_decision *d, const char *addr,
+           const char *method)
+{
+	uint64_t sec = mono_ns() / 1000000000ULL;
+	uint64_t prev = atomic_load(&s->deny_second);
+
+	if (prev != sec &&
+	    atomic_compare_exchange_strong(&s->deny_second, &prev, sec)) {
+		unsigned n = atomic_exchange(&s->deny_suppressed, 0);
+
+		atomic_store(&s->deny_logged, 0);
+		if (n > 0) {
+			log_warning("access denied: %u more denials not logged",
+			            n);
+		}
+	}
+	if (atomic_fetch_add(&s->deny_logged, 1) >= SERVER_DENY_LOG_PER_S) {
+		atomic_fetch_add(&s->deny_suppressed, 1);
+		return;
+	}
+	log_warning("access denied: %s from %s calling %.64s: %s", d->who,
+	            addr, method, d->reason);
+}
+
+/* The READ_STATS check: who the caller is (transport, peer credentials,
+ * the request's Credential) against the current ACL. */
+static bool
+authorize(struct server_ctx *x, const Secstat__V1__Request *req)
+{
+	struct server *s = x->s;
+	struct acl_peer peer = {0};
+	struct acl_decision d;
+	char addr[80];
+	const char *method =
+	    req->method != NULL && req->method[0] != '\0' ? req->method : "-";
+	unsigned need = req->method != NULL ? acl_method_rights(req->method)
+	                                    : 0;
+	bool ok;
+
+	peer.transport = pipe_transport(s, x->pipe);
+	if (peer.transport == ACL_TRANSPORT_IPC) {
+		uint64_t uid, gid;
+
+		snprintf(addr, sizeof(addr), "ipc");
+		if (nng_pipe_get_uint64(x->pipe, NNG_OPT_IPC_PEER_UID, &uid) ==
+		        0 &&
+		    nng_pipe_get_uint64(x->pipe, NNG_OPT_IPC_PEER_GID, &gid) ==
+		        0) {
+			peer.has_cred = true;
+			peer.uid = (uint32_t)uid;
+			peer.gid = (uint32_t)gid;
+		}
+	} else {
+		peer.has_addr = tls_pipe_addr(x->pipe, peer.addr, addr,
+		                              sizeof(addr));
+	}
+	if (req->credential != NULL) {
+		peer.client_id = req->credential->client_id != NULL
+		                     ? req->credential->client_id
+		                     : "";
+		peer.token = req->credential->has_token
+		                 ? req->credential->token.data
+		                 : NULL;
+		peer.token_len =
+		    req->credential->has_token ? req->credential->token.len : 0;
+	}
+	nng_mtx_lock(s->acl_mtx);
+	ok = acl_check(s->acl, &peer, need, &d);
+	nng_mtx_unlock(s->acl_mtx);
+	if (!ok) {
+		log_denial(s, &d, addr, method);
+	} else if (log_enabled(LOG_DEBUG)) {
+		log_debug("access granted: %s from %s calling %.64s", d.who,
+		          addr, method);
+	}
+	return ok;
 }
 
 static void
@@ -339,6 +468,15 @@ handle_request(struct server_ctx *x)
 	}
 	x->has_id = req->has_request_id;
 	x->id = req->request_id;
+	if (!authorize(x, req)) {
+		/* The reason stays in the agent's log: telling an unknown
+		 * caller which part of its credential failed helps only an
+		 * attacker. */
+		reply_error(x, SERVER_ERROR_ACCESS_DENIED,
+		            "the caller is not authorized for this method by "
+		            "the agent's ACL");
+		return;
+	}
 	if (req->method == NULL || req->method[0] == '\0') {
 		reply_error(x, METHODS_FWP_E_NOT_FOUND,
 		            "unknown method '' (no method given)");
@@ -354,6 +492,9 @@ handle_request(struct server_ctx *x)
 	deadline = req->has_deadline_ms && req->deadline_ms > 0
 	               ? req->deadline_ms
 	               : SERVER_DEFAULT_DEADLINE_MS;
+	if (deadline > SERVER_MAX_DEADLINE_MS) {
+		deadline = SERVER_MAX_DEADLINE_MS;
+	}
 	/* Leave the reply time to travel before the client gives up. */
 	x->give_up_ms = x->arrival_ms + deadline -
 	                (deadline / 10 < 50 ? deadline / 10 : 50);
@@ -386,10 +527,11 @@ ctx_cb(void *arg)
 				return; /* shutting down */
 			}
 			log_debug("server: receive: %s", nng_strerror(rv));
-			nng_ctx_recv(x->ctx, x->aio);
+			recv_next(x);
 			return;
 		}
 		x->msg = nng_aio_get_msg(x->aio);
+		x->pipe = nng_msg_get_pipe(x->msg);
 		handle_request(x);
 		return;
 	case CTX_WAIT:
@@ -406,11 +548,48 @@ ctx_cb(void *arg)
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
 				return;
 			}
-			log_debug("server: send: %s", nng_strerror(rv));
+			if (rv == NNG_ETIMEDOUT) {
+				/* It is not reading: nothing more will go
+				 * through that connection. */
+				log_notice("server: closing a connection that "
+				           "did not take its reply in %d ms",
+				           SERVER_SEND_TIMEOUT_MS);
+				nng_pipe_close(x->pipe);
+			} else {
+				log_debug("server: send: %s",
+				          nng_strerror(rv));
+			}
 		}
 		x->state = CTX_RECV;
-		nng_ctx_recv(x->ctx, x->aio);
+		recv_next(x);
 		return;
+	}
+}
+
+/* Counts connections; one over the limit is closed before the
+ * protocol sees it. nng runs REM_POST for every pipe that got ADD_PRE,
+ * closed there or not, so the count stays exact. */
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct server *s = arg;
+
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&s->pipes, 1);
+		return;
+	}
+	if (atomic_fetch_add(&s->pipes, 1) >= s->sec.max_connections) {
+		uint64_t n = atomic_fetch_add(&s->refused_pipes, 1);
+
+		/* Log the first and then every 1000th, not each one. */
+		if (n % 1000 == 0) {
+			log_warning("server: %u connections open, the "
+			            "--max-connections limit: refusing more "
+			            "(%llu refused so far)",
+			            s->sec.max_connections,
+			            (unsigned long long)n + 1);
+		}
+		nng_pipe_close(p);
 	}
 }
 
@@ -431,8 +610,26 @@ server_create(struct server **sp, struct collector *c)
 		return errno_of(rv);
 	}
 	s->sock_open = true;
+	s->sec = (struct server_security){
+	    .tls = {.recv_max = METHODS_MAX_REQUEST_BYTES, .ipc_gid = -1},
+	    .max_connections = SERVER_DEFAULT_MAX_CONNECTIONS,
+	};
+	if ((rv = nng_mtx_alloc(&s->acl_mtx)) != 0 ||
+	    (s->acl = acl_default(false)) == NULL) {
+		log_err("server: out of memory");
+		server_destroy(s);
+		return -ENOMEM;
+	}
 	rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
 	                         METHODS_MAX_REQUEST_BYTES);
+	if (rv == 0) {
+		rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, pipe_event,
+		                     s);
+	}
+	if (rv == 0) {
+		rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event,
+		                     s);
+	}
 	if (rv != 0) {
 		log_err("server: %s: %s", NNG_OPT_RECVMAXSZ, nng_strerror(rv));
 		server_destroy(s);
@@ -460,16 +657,45 @@ int
 server_listen(struct server *s, const char *url)
 {
 	nng_listener l;
+	enum acl_transport t;
 	int rv;
 
-	if ((rv = nng_listener_create(&l, s->sock, url)) != 0 ||
-	    (rv = nng_listener_start(l, 0)) != 0) {
-		log_err("server: cannot listen on %s: %s", url,
-		        nng_strerror(rv));
-		return errno_of(rv);
+	if (s->n_listeners >= SERVER_LISTENERS_MAX) {
+		log_err("server: more than %d listeners", SERVER_LISTENERS_MAX);
+		return -E2BIG;
 	}
+	if ((rv = tls_listen(s->sock, url, &s->sec.tls, &l, &t)) != 0) {
+		return rv;
+	}
+	s->listeners[s->n_listeners].id = nng_listener_id(l);
+	s->listeners[s->n_listeners].transport = t;
+	s->n_listeners++;
 	log_info("listening on %s", url);
 	return 0;
+}
+
+void
+server_set_security(struct server *s, const struct server_security *sec)
+{
+	s->sec = *sec;
+	if (s->sec.tls.recv_max == 0) {
+		s->sec.tls.recv_max = METHODS_MAX_REQUEST_BYTES;
+	}
+	if (s->sec.max_connections == 0) {
+		s->sec.max_connections = SERVER_DEFAULT_MAX_CONNECTIONS;
+	}
+}
+
+void
+server_set_acl(struct server *s, struct acl *acl)
+{
+	struct acl *old;
+
+	nng_mtx_lock(s->acl_mtx);
+	old = s->acl;
+	s->acl = acl;
+	nng_mtx_unlock(s->acl_mtx);
+	acl_free(old);
 }
 
 int
@@ -477,7 +703,7 @@ server_start(struct server *s)
 {
 	for (size_t i = 0; i < SERVER_CONTEXTS; i++) {
 		s->ctx[i].state = CTX_RECV;
-		nng_ctx_recv(s->ctx[i].ctx, s->ctx[i].aio);
+		recv_next(&s->ctx[i]);
 	}
 	s->started = true;
 	return 0;
@@ -513,6 +739,10 @@ server_destroy(struct server *s)
 		if (x->aio != NULL) {
 			nng_aio_free(x->aio);
 		}
+	}
+	acl_free(s->acl);
+	if (s->acl_mtx != NULL) {
+		nng_mtx_free(s->acl_mtx);
 	}
 	free(s);
 }

@@ -10,6 +10,11 @@
 #ifndef SECSTAT_AGENT_SERVER_H
 #define SECSTAT_AGENT_SERVER_H
 
+#include <stdbool.h>
+
+#include "tls.h"
+
+struct acl;
 struct collector;
 struct server;
 
@@ -21,9 +26,38 @@ struct server;
 #define SERVER_POLL_MS 5
 /* Request.deadline_ms when absent or 0. */
 #define SERVER_DEFAULT_DEADLINE_MS 2000
+/* Longest wait a request may ask for (a larger deadline_ms is cut). */
+#define SERVER_MAX_DEADLINE_MS 60000
+/* A reply the client does not take within this is dropped and its
+ * connection closed. */
+#define SERVER_SEND_TIMEOUT_MS 10000
+#define SERVER_LISTENERS_MAX   32
+/* Default of --max-connections. Memory is bounded by about this many
+ * times (the request size limit + nng's per-connection state). */
+#define SERVER_DEFAULT_MAX_CONNECTIONS 2048
+/* Access denials logged per second at most. */
+#define SERVER_DENY_LOG_PER_S 20
+/* Wire status ERROR_ACCESS_DENIED. */
+#define SERVER_ERROR_ACCESS_DENIED 5u
+
+/* Transport policy and limits; see tls.h. */
+struct server_security {
+	struct tls_policy tls; /* strings must outlive the server */
+	unsigned max_connections;
+};
 
 /* Opens the socket. `c` must outlive the server. */
 int server_create(struct server **sp, struct collector *c);
+
+/* Sets the transport policy and limits of listeners added after this
+ * call. Without it: no TLS, loopback-only plain tcp://, the default
+ * limits. */
+void server_set_security(struct server *s, const struct server_security *sec);
+
+/* Replaces the ACL (taking ownership; the previous one is freed). Safe
+ * while requests are served. Until the first call the server holds
+ * acl_default(false): root and the agent's own user over ipc:// only. */
+void server_set_acl(struct server *s, struct acl *acl);
 
 /* Adds a listener and starts it; logs "listening on URL". Returns 0 or
  * a negative errno-style value (the nng error is logged). */

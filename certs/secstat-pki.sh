@@ -7,6 +7,9 @@
 #                                              SANs: DNS names or IP addresses
 #                                              (default: NAME and 127.0.0.1)
 #   secstat-pki.sh client DIR NAME             DIR/NAME.{key,pem}: clientAuth
+#   secstat-pki.sh token  DIR NAME             DIR/NAME.token: a random secret
+#                                              for the request credential; prints
+#                                              the agent's ACL entry (its SHA-256)
 #   secstat-pki.sh show   FILE.pem             print subject, SANs, validity
 #
 # Environment: DAYS (validity, default 825 for leaves, 3650 for the CA),
@@ -90,7 +93,9 @@ agent)
 	[ ${#sans[@]} -gt 0 ] || sans=("$name" 127.0.0.1)
 	alt=()
 	for s in "${sans[@]}"; do
-		if [[ $s =~ ^[0-9.]+$ || $s == *:* ]]; then alt+=("IP:$s"); else alt+=("DNS:$s"); fi
+		# An address goes in as IP and as DNS: mbedTLS 2.28 (nng's TLS on
+		# Debian 12) matches the server name against DNS entries only.
+		if [[ $s =~ ^[0-9.]+$ || $s == *:* ]]; then alt+=("IP:$s" "DNS:$s"); else alt+=("DNS:$s"); fi
 	done
 	ext=$(mktemp)
 	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' \
@@ -105,12 +110,22 @@ client)
 	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >"$ext"
 	sign "$dir" "$name" "$ext"
 	;;
+token)
+	dir=${2:?usage: $0 token DIR NAME}
+	name=${3:?usage: $0 token DIR NAME}
+	[[ $name =~ ^[A-Za-z0-9._@-]{1,64}$ ]] || die "'$name' is not a client id (A-Z a-z 0-9 . _ @ -)"
+	mkdir -p "$dir"
+	[ -e "$dir/$name.token" ] && die "$dir/$name.token exists; refusing to overwrite"
+	openssl rand -hex 32 >"$dir/$name.token"
+	hash=$(tr -d '\n' <"$dir/$name.token" | sha256sum | cut -d' ' -f1)
+	printf '[client %s]\ntoken-sha256 = %s\nrights = ipsec ike iscsi info\n' "$name" "$hash"
+	;;
 show)
 	openssl x509 -in "${2:?usage: $0 show FILE.pem}" -noout -subject -issuer \
 		-dates -ext subjectAltName,extendedKeyUsage
 	;;
 *)
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	exit 64
 	;;
 esac

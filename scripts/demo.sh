@@ -33,7 +33,10 @@ start() {
 	while [ "$port" -lt $((base_port + 100)) ]; do
 		url=tcp://127.0.0.1:$port
 		port=$((port + 1))
-		"$secstatd" --listen "$url" "$@" 2>"$log" &
+		# Loopback only, no credentials: the demo's agents serve any
+		# local user (docs/security.md for TLS and the ACL).
+		"$secstatd" --listen "$url" --allow-loopback-insecure "$@" \
+			2>"$log" &
 		pids+=($!)
 		for _ in $(seq 100); do
 			if grep -q ' ready' "$log"; then

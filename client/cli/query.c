@@ -77,6 +77,12 @@ query_open_fleet(const struct cli *cli, secstat_fleet **fp)
 	secstat_fleet_options_init(&opts);
 	opts.timeout_ms =
 	    cli->timeout_ms ? cli->timeout_ms : SECSTAT_DEFAULT_TIMEOUT_MS;
+	opts.tls_ca_file = cli->tls_ca;
+	opts.tls_cert_file = cli->tls_cert;
+	opts.tls_key_file = cli->tls_key;
+	opts.tls_server_name = cli->tls_server_name;
+	opts.client_id = cli->client_id;
+	opts.token = cli->token;
 	if (cli->hosts_file != NULL) {
 		st = secstat_fleet_open_file(fp, cli->hosts_file, &opts, err,
 		                             sizeof(err));

@@ -22,6 +22,15 @@ struct cli {
 	uint32_t timeout_ms; /* 0: library default */
 	bool version0;       /* --v0: the *GetStatistics0 calls */
 	const char *hosts_file; /* --hosts FILE: replaces servers */
+	/* tls+tcp:// agents: --tls-ca, --tls-cert, --tls-key,
+	 * --tls-server-name; the credential: --client-id and the token read
+	 * from --token-file. */
+	const char *tls_ca;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_server_name;
+	const char *client_id;
+	char *token;
 };
 
 /* Calls `method` on every server concurrently (the fleet API), prints

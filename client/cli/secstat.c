@@ -57,6 +57,18 @@ usage(FILE *f)
 	    "value)\n"
 	    "  -t, --timeout MS   per-host timeout (default %u)\n"
 	    "      --v0           the version-0 calls (ipsec, ikeext)\n"
+	    "      --tls-ca FILE  CA that signs the agents' certificates "
+	    "(tls+tcp://)\n"
+	    "      --tls-cert FILE, --tls-key FILE\n"
+	    "                     this client's certificate and key (agents "
+	    "require one)\n"
+	    "      --tls-server-name NAME\n"
+	    "                     name the agents' certificates must carry "
+	    "(default:\n"
+	    "                     the host of each URL)\n"
+	    "      --client-id ID, --token-file FILE\n"
+	    "                     credential of the agents' ACL, sent over "
+	    "tls+tcp:// only\n"
 	    "  -V, --version      print the version\n"
 	    "  -h, --help         this text\n"
 	    "\n"
@@ -66,6 +78,46 @@ usage(FILE *f)
 	    "2 some failed, 64 usage error.\n",
 	    "help", SECSTAT_ENV_SERVER, SECSTAT_DEFAULT_URL,
 	    SECSTAT_DEFAULT_TIMEOUT_MS);
+}
+
+/* Long options without a short letter. */
+enum {
+	OPT_TLS_CA = 256,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_SERVER_NAME,
+	OPT_CLIENT_ID,
+	OPT_TOKEN_FILE,
+};
+
+/* The token: the first line of FILE (a file, so that the secret is not
+ * on the command line for every user to see in ps). */
+static char *
+read_token(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char buf[600];
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "secstat: --token-file %s: %s\n", path,
+		        strerror(errno));
+		return NULL;
+	}
+	if (fgets(buf, sizeof(buf), f) == NULL) {
+		buf[0] = '\0';
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0 || n > 512) {
+		fprintf(stderr,
+		        "secstat: --token-file %s: no token of 1 to 512 "
+		        "characters on its first line\n",
+		        path);
+		return NULL;
+	}
+	return strdup(buf);
 }
 
 static int
@@ -94,6 +146,12 @@ main(int argc, char *argv[])
 	    {"dump", no_argument, NULL, 'd'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"v0", no_argument, NULL, '0'},
+	    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+	    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	    {"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
+	    {"client-id", required_argument, NULL, OPT_CLIENT_ID},
+	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -135,6 +193,28 @@ main(int argc, char *argv[])
 		case '0':
 			cli.version0 = true;
 			break;
+		case OPT_TLS_CA:
+			cli.tls_ca = optarg;
+			break;
+		case OPT_TLS_CERT:
+			cli.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			cli.tls_key = optarg;
+			break;
+		case OPT_TLS_SERVER_NAME:
+			cli.tls_server_name = optarg;
+			break;
+		case OPT_CLIENT_ID:
+			cli.client_id = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			free(cli.token);
+			if ((cli.token = read_token(optarg)) == NULL) {
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'V':
 			printf("secstat %s\n", secstat_version());
 			rc = EXIT_ALL_OK;
@@ -148,6 +228,12 @@ main(int argc, char *argv[])
 			rc = EXIT_USAGE;
 			goto out;
 		}
+	}
+	if ((cli.client_id == NULL) != (cli.token == NULL)) {
+		fprintf(stderr, "secstat: --client-id and --token-file go "
+		                "together\n");
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (json && dump) {
 		fprintf(stderr, "secstat: --json and --dump exclude each "
@@ -188,6 +274,10 @@ main(int argc, char *argv[])
 	usage(stderr);
 	rc = EXIT_USAGE;
 out:
+	if (cli.token != NULL) {
+		memset(cli.token, 0, strlen(cli.token));
+	}
+	free(cli.token);
 	free(cli.servers);
 	return rc;
 }

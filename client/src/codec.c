@@ -10,7 +10,18 @@ int
 codec_request_pack(uint64_t request_id, const char *method,
                    uint32_t deadline_ms, uint32_t max_age_ms, nng_msg **msgp)
 {
+	return codec_request_pack_cred(request_id, method, deadline_ms,
+	                               max_age_ms, NULL, NULL, msgp);
+}
+
+int
+codec_request_pack_cred(uint64_t request_id, const char *method,
+                        uint32_t deadline_ms, uint32_t max_age_ms,
+                        const char *client_id, const char *token,
+                        nng_msg **msgp)
+{
 	Secstat__V1__Request req = SECSTAT__V1__REQUEST__INIT;
+	Secstat__V1__Credential cred = SECSTAT__V1__CREDENTIAL__INIT;
 	Secstat__V1__StatisticsRequest params =
 	    SECSTAT__V1__STATISTICS_REQUEST__INIT;
 	nng_msg *msg;
@@ -24,6 +35,15 @@ codec_request_pack(uint64_t request_id, const char *method,
 	if (max_age_ms != 0) {
 		req.has_max_age_ms = 1;
 		req.max_age_ms = max_age_ms;
+	}
+	if (client_id != NULL) {
+		cred.client_id = (char *)client_id;
+		if (token != NULL) {
+			cred.has_token = 1;
+			cred.token.data = (uint8_t *)token;
+			cred.token.len = strlen(token);
+		}
+		req.credential = &cred;
 	}
 	req.params_case = SECSTAT__V1__REQUEST__PARAMS_STATISTICS;
 	req.statistics = &params;

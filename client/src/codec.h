@@ -19,6 +19,12 @@ int codec_request_pack(uint64_t request_id, const char *method,
                        uint32_t deadline_ms, uint32_t max_age_ms,
                        nng_msg **msgp);
 
+/* The same with a Credential (client_id NULL: none). */
+int codec_request_pack_cred(uint64_t request_id, const char *method,
+                            uint32_t deadline_ms, uint32_t max_age_ms,
+                            const char *client_id, const char *token,
+                            nng_msg **msgp);
+
 /* Decodes a reply. Returns 0 (*replyp to free with
  * secstat__v1__reply__free_unpacked(.., NULL)), -EMSGSIZE when longer
  * than SECSTAT_REPLY_MAX_BYTES, or -EBADMSG when it does not decode. */

@@ -5,6 +5,7 @@
  */
 #include "aggregate.h"
 #include "codec.h"
+#include "tls_client.h"
 #include "error.h"
 #include "model.h"
 
@@ -64,6 +65,9 @@ struct secstat_fleet {
 	uint32_t timeout_ms;
 	uint32_t max_parallel;
 	uint32_t max_age_ms;
+	/* Transport security and credential (copies; NULL: none). */
+	char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+	char *client_id, *token;
 
 	nng_mtx *query_mtx; /* one query at a time */
 	nng_mtx *mtx;
@@ -202,8 +206,10 @@ host_start(struct host *h)
 		host_finish(h, h->open_status, NULL);
 		return;
 	}
-	if ((rv = codec_request_pack(h->id, f->method, f->timeout_ms,
-	                             f->max_age_ms, &msg)) != 0) {
+	if ((rv = codec_request_pack_cred(
+	         h->id, f->method, f->timeout_ms, f->max_age_ms,
+	         tls_client_url_is_tls(h->url) ? f->client_id : NULL, f->token,
+	         &msg)) != 0) {
 		host_finish(h, error_from_errno(rv), NULL);
 		return;
 	}
@@ -317,6 +323,13 @@ host_open(struct host *h)
 	}
 	(void)nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ,
 	                          SECSTAT_REPLY_MAX_BYTES);
+	if (tls_client_url_is_tls(h->url) &&
+	    (rv = tls_client_setup(d, h->url, h->f->tls_ca, h->f->tls_cert,
+	                           h->f->tls_key, h->f->tls_server_name)) !=
+	        0) {
+		h->open_status = error_from_errno(rv);
+		return 0;
+	}
 	if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
 		h->open_status = error_from_nng(rv, ERROR_STAGE_DIAL);
 	}
@@ -351,6 +364,15 @@ secstat_fleet_close(secstat_fleet *f)
 		host_free(&f->hosts[i]);
 	}
 	free(f->hosts);
+	if (f->token != NULL) {
+		memset(f->token, 0, strlen(f->token));
+	}
+	free(f->token);
+	free(f->client_id);
+	free(f->tls_ca);
+	free(f->tls_cert);
+	free(f->tls_key);
+	free(f->tls_server_name);
 	if (f->cv != NULL) {
 		nng_cv_free(f->cv);
 	}
@@ -378,7 +400,18 @@ fleet_alloc(secstat_fleet **fp, size_t n, const struct secstat_fleet_options *o)
 	f->timeout_ms = o->timeout_ms;
 	f->max_parallel = o->max_parallel;
 	f->max_age_ms = o->max_age_ms;
-	if (nng_mtx_alloc(&f->mtx) != 0 || nng_mtx_alloc(&f->query_mtx) != 0 ||
+	if ((o->tls_ca_file != NULL &&
+	     (f->tls_ca = strdup(o->tls_ca_file)) == NULL) ||
+	    (o->tls_cert_file != NULL &&
+	     (f->tls_cert = strdup(o->tls_cert_file)) == NULL) ||
+	    (o->tls_key_file != NULL &&
+	     (f->tls_key = strdup(o->tls_key_file)) == NULL) ||
+	    (o->tls_server_name != NULL &&
+	     (f->tls_server_name = strdup(o->tls_server_name)) == NULL) ||
+	    (o->client_id != NULL &&
+	     (f->client_id = strdup(o->client_id)) == NULL) ||
+	    (o->token != NULL && (f->token = strdup(o->token)) == NULL) ||
+	    nng_mtx_alloc(&f->mtx) != 0 || nng_mtx_alloc(&f->query_mtx) != 0 ||
 	    nng_cv_alloc(&f->cv, f->mtx) != 0) {
 		secstat_fleet_close(f);
 		return -ENOMEM;

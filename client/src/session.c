@@ -1,9 +1,11 @@
 /* Sessions: one REQ socket per agent, one nng context per call. */
 #include "codec.h"
 #include "error.h"
+#include "tls_client.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,8 @@ struct secstat_session {
 	char *url;
 	uint32_t timeout_ms;
 	uint32_t max_age_ms;
+	char *client_id; /* Credential, or NULL */
+	char *token;
 	nng_mtx *mtx;
 	struct call *calls; /* under mtx */
 	uint64_t next_id;   /* under mtx */
@@ -86,6 +90,21 @@ options_load(struct secstat_session_options *o,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static void
+session_free(secstat_session *s)
+{
+	if (s->token != NULL) {
+		memset(s->token, 0, strlen(s->token));
+	}
+	free(s->token);
+	free(s->client_id);
+	if (s->mtx != NULL) {
+		nng_mtx_free(s->mtx);
+	}
+	free(s->url);
+	free(s);
 }
 
 const char *
@@ -215,6 +234,12 @@ secstat_session_open(secstat_session **sp, const char *url,
 	if (o.connect_timeout_ms == 0) {
 		o.connect_timeout_ms = o.timeout_ms;
 	}
+	/* A secret never goes over a transport that does not protect it. */
+	if ((o.client_id != NULL || o.token != NULL) &&
+	    (!tls_client_url_is_tls(url) || o.client_id == NULL ||
+	     o.token == NULL)) {
+		return ERROR_INVALID_PARAMETER;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->url = strdup(url)) == NULL) {
 		free(s);
@@ -222,15 +247,18 @@ secstat_session_open(secstat_session **sp, const char *url,
 	}
 	s->timeout_ms = o.timeout_ms;
 	s->max_age_ms = o.max_age_ms;
+	if (o.client_id != NULL && ((s->client_id = strdup(o.client_id)) ==
+	                                NULL ||
+	                            (s->token = strdup(o.token)) == NULL)) {
+		session_free(s);
+		return error_from_errno(-ENOMEM);
+	}
 	if ((rv = nng_mtx_alloc(&s->mtx)) != 0) {
-		free(s->url);
-		free(s);
+		session_free(s);
 		return error_from_nng(rv, ERROR_STAGE_DIAL);
 	}
 	if ((rv = nng_req0_open(&s->sock)) != 0) {
-		nng_mtx_free(s->mtx);
-		free(s->url);
-		free(s);
+		session_free(s);
 		return error_from_nng(rv, ERROR_STAGE_DIAL);
 	}
 	/* No resend: a request must reach the agent at most once, and a
@@ -251,6 +279,14 @@ secstat_session_open(secstat_session **sp, const char *url,
 	/* The transport reads its own copy of the limit. */
 	(void)nng_dialer_set_size(s->dialer, NNG_OPT_RECVMAXSZ,
 	                          SECSTAT_REPLY_MAX_BYTES);
+	if (tls_client_url_is_tls(url) &&
+	    (rv = tls_client_setup(s->dialer, url, o.tls_ca_file,
+	                           o.tls_cert_file, o.tls_key_file,
+	                           o.tls_server_name)) != 0) {
+		nng_close(s->sock);
+		session_free(s);
+		return error_from_errno(rv);
+	}
 	if ((o.flags & SECSTAT_SESSION_NONBLOCK) != 0) {
 		rv = nng_dialer_start(s->dialer, NNG_FLAG_NONBLOCK);
 	} else {
@@ -265,9 +301,7 @@ secstat_session_open(secstat_session **sp, const char *url,
 fail:
 	status = error_from_nng(rv, ERROR_STAGE_DIAL);
 	nng_close(s->sock);
-	nng_mtx_free(s->mtx);
-	free(s->url);
-	free(s);
+	session_free(s);
 	return status;
 }
 
@@ -279,9 +313,7 @@ secstat_session_close(secstat_session *s)
 	}
 	/* Waits for the pipes, and so for pipe_removed(), to finish. */
 	nng_close(s->sock);
-	nng_mtx_free(s->mtx);
-	free(s->url);
-	free(s);
+	session_free(s);
 }
 
 const char *
@@ -357,8 +389,9 @@ secstat_session_call(secstat_session *s, const char *method,
 	call_link(s, &c);
 	nng_mtx_unlock(s->mtx);
 
-	if ((rv = codec_request_pack(id, method, s->timeout_ms, s->max_age_ms,
-	                             &msg)) != 0) {
+	if ((rv = codec_request_pack_cred(id, method, s->timeout_ms,
+	                                  s->max_age_ms, s->client_id,
+	                                  s->token, &msg)) != 0) {
 		status = error_from_errno(rv);
 		goto out;
 	}

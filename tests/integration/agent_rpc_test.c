@@ -63,7 +63,9 @@ start_agent(void **state)
 	    "--provider", "sim",      "--sim-seed",         "5",
 	    "--hostname", "it-host",  "--listen",           fx.tcp_url,
 	    "--listen",   fx.ipc_url, "--collect-interval", "200",
-	    NULL};
+	    /* The tcp:// listener serves loopback callers without a
+	     * credential; the ipc:// one serves this user by its uid. */
+	    "--allow-loopback-insecure", NULL};
 	return test_agent_start(&fx.agent, argv);
 }
 
@@ -290,7 +292,8 @@ test_agent_killed_mid_request(void **state)
 	struct timespec t0, t1;
 
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", test_free_port());
-	const char *argv[] = {"--provider", "sim", "--listen", url, NULL};
+	const char *argv[] = {"--provider", "sim", "--listen", url,
+	                      "--allow-loopback-insecure", NULL};
 	assert_int_equal(test_agent_start(&victim, argv), 0);
 	arg.s = open_session(url, 20000);
 

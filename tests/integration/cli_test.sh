@@ -46,7 +46,8 @@ expect_status() {
 }
 
 a=tcp://127.0.0.1:$(free_port)
-start a --provider sim --sim-seed 1 --hostname host-a --listen "$a"
+start a --provider sim --sim-seed 1 --hostname host-a --listen "$a" \
+	--allow-loopback-insecure
 b=ipc://$work/b.sock
 start b --provider sim --sim-seed 2 --hostname host-b --listen "$b"
 down=tcp://127.0.0.1:$(free_port)

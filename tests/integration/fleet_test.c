@@ -100,6 +100,8 @@ start_agent(struct test_agent *a, const char *url, const char *name, int seed,
 	argv[n++] = name;
 	argv[n++] = "--collect-interval";
 	argv[n++] = interval;
+	/* The fleet and the relay query over plain tcp:// on loopback. */
+	argv[n++] = "--allow-loopback-insecure";
 	if (procfs) {
 		argv[n++] = "--provider";
 		argv[n++] = "procfs";

@@ -159,6 +159,22 @@ struct secstat_session_options {
 	uint32_t max_age_ms; /* oldest acceptable snapshot; 0: whatever the
 	                      * agent has (Request.max_age_ms) */
 	uint32_t flags;      /* SECSTAT_SESSION_* */
+	/* Transport security, for tls+tcp:// URLs (PEM file paths; NULL:
+	 * none). The agent requires a client certificate (mutual TLS), so
+	 * all three files are needed; tls_ca_file verifies the agent. */
+	const char *tls_ca_file;
+	const char *tls_cert_file;
+	const char *tls_key_file;
+	/* Name the agent's certificate must carry (subjectAltName DNS);
+	 * NULL: the host of the URL. */
+	const char *tls_server_name;
+	/* The credential sent in every request: the client's id in the
+	 * agent's ACL and its secret token (NUL-terminated). The agent
+	 * accepts it over tls+tcp:// only; with any other URL, setting it
+	 * is an error (ERROR_INVALID_PARAMETER) rather than a secret sent in
+	 * clear. NULL: no credential. */
+	const char *client_id;
+	const char *token;
 };
 
 #define SECSTAT_SESSION_OPTIONS_INIT                                           \
@@ -183,9 +199,11 @@ secstat_session_options_init(struct secstat_session_options *opts);
  * On ERROR_SUCCESS *sp is a new session, owned by the caller until
  * secstat_session_close(); otherwise *sp is set to NULL.
  * Returns ERROR_SUCCESS, ERROR_INVALID_PARAMETER (sp NULL, malformed
- * opts), RPC_E_INVALID_PARAMETER (bad URL or scheme),
- * RPC_E_SERVER_DIED_DNE (not running, refused, unreachable or not
- * connected within connect_timeout_ms), RPC_E_ACCESS_DENIED,
+ * opts, TLS files missing or unreadable, a credential on a URL that is
+ * not tls+tcp://), RPC_E_INVALID_PARAMETER (bad URL or scheme),
+ * RPC_E_SERVER_DIED_DNE (not running, refused, unreachable, TLS
+ * handshake refused, or not connected within connect_timeout_ms),
+ * RPC_E_ACCESS_DENIED,
  * RPC_E_VERSION_MISMATCH, RPC_E_OUT_OF_RESOURCES, RPC_E_FAULT.
  */
 SECSTAT_DECL uint32_t
@@ -296,6 +314,14 @@ struct secstat_fleet_options {
 	uint32_t max_parallel; /* requests in flight at once; 0: default */
 	uint32_t max_age_ms;   /* as in secstat_session_options */
 	uint32_t flags;        /* none defined: 0 */
+	/* As in secstat_session_options, for every tls+tcp:// host of the
+	 * fleet; the credential is sent to those hosts only. */
+	const char *tls_ca_file;
+	const char *tls_cert_file;
+	const char *tls_key_file;
+	const char *tls_server_name;
+	const char *client_id;
+	const char *token;
 };
 
 /* Fills `opts` with the defaults (all zero but `size`). */
