@@ -450,6 +450,11 @@ print_result(const struct output *o, const Secstat__V1__Reply *r)
 	if (result == NULL) {
 		return;
 	}
+	if (r->result_case ==
+	    SECSTAT__V1__REPLY__RESULT_SECURITY_ASSOCIATIONS) {
+		output_sa_listing(o, r->security_associations);
+		return;
+	}
 	if (r->result_case == SECSTAT__V1__REPLY__RESULT_HOST_INFO &&
 	    r->host_info->host != NULL) {
 		fprintf(o->out, "  %shost%s\n", color(o, C_CYAN),

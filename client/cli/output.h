@@ -39,6 +39,10 @@ struct output {
 	const Secstat__V1__FleetAggregate *summary;
 };
 
+/* The per-SA listing of one host, swanctl-style (output_sa.c). */
+void output_sa_listing(const struct output *o,
+                       const Secstat__V1__ListSecurityAssociationsResponse *l);
+
 void output_table(const struct output *o, const struct output_host *hosts,
                   size_t n);
 void output_json(const struct output *o, const struct output_host *hosts,

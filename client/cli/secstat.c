@@ -19,6 +19,7 @@ static const struct {
     {"ikeext", ikeext_main, "IKE keying statistics (IKEEXT_STATISTICS1)"},
     {"iscsi", iscsi_main, "iSCSI statistics per HBA (MSiSCSI_*)"},
     {"info", info_main, "identity of each agent"},
+    {"sa", sa_main, "IKE and IPsec SAs, connections up or down"},
     {"watch", watch_main,
      "live counters and rates/s of every host (--interval S)"},
 };

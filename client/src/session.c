@@ -513,3 +513,11 @@ secstat_get_capabilities(secstat_session *s, Secstat__V1__Reply **reply)
 {
 	return secstat_session_call(s, SECSTAT_METHOD_GET_CAPABILITIES, reply);
 }
+
+uint32_t
+secstat_list_security_associations(secstat_session *s,
+                                   Secstat__V1__Reply **reply)
+{
+	return secstat_session_call(s, SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS,
+	                            reply);
+}

@@ -131,6 +131,7 @@ extern "C" {
 #define SECSTAT_METHOD_ISCSI_GET_STATISTICS   "IscsiGetStatistics"
 #define SECSTAT_METHOD_GET_HOST_INFO          "GetHostInfo"
 #define SECSTAT_METHOD_GET_CAPABILITIES       "GetCapabilities"
+#define SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS "ListSecurityAssociations"
 
 /* An open connection to one agent. Opaque. */
 typedef struct secstat_session secstat_session;
@@ -267,6 +268,11 @@ SECSTAT_DECL uint32_t secstat_get_host_info(secstat_session *s,
                                             Secstat__V1__Reply **reply);
 SECSTAT_DECL uint32_t secstat_get_capabilities(secstat_session *s,
                                                Secstat__V1__Reply **reply);
+/* Every IKE SA with its CHILD_SAs, the IPsec SAs no IKE SA accounts for,
+ * and the configured connections (up or down): reply->security_associations. */
+SECSTAT_DECL uint32_t
+secstat_list_security_associations(secstat_session *s,
+                                   Secstat__V1__Reply **reply);
 
 /*
  * A sentence describing `status`, for every code of <secstat/winerror.h>;

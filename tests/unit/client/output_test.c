@@ -77,9 +77,117 @@ static Secstat__V1__HostInfoResponse info_resp =
 static Secstat__V1__Reply alpha = SECSTAT__V1__REPLY__INIT;
 static Secstat__V1__Reply gamma_reply = SECSTAT__V1__REPLY__INIT;
 
+/* A per-SA listing: one IKE SA with a CHILD_SA, a kernel SA without IKE
+ * SA, a connection up and one down. */
+static Secstat__V1__IpsecSaDetail child = SECSTAT__V1__IPSEC_SA_DETAIL__INIT;
+static Secstat__V1__IpsecSaDetail *children[] = {&child};
+static Secstat__V1__IkeSaDetail ike_sa = SECSTAT__V1__IKE_SA_DETAIL__INIT;
+static Secstat__V1__IkeSaDetail *ike_sas[] = {&ike_sa};
+static Secstat__V1__IpsecSaDetail kernel_sa = SECSTAT__V1__IPSEC_SA_DETAIL__INIT;
+static Secstat__V1__IpsecSaDetail *kernel_sas[] = {&kernel_sa};
+static Secstat__V1__ConnectionDetail conn_up = SECSTAT__V1__CONNECTION_DETAIL__INIT;
+static Secstat__V1__ConnectionDetail conn_down = SECSTAT__V1__CONNECTION_DETAIL__INIT;
+static Secstat__V1__ConnectionDetail *connections[] = {&conn_up, &conn_down};
+static Secstat__V1__ListSecurityAssociationsResponse sa_resp =
+    SECSTAT__V1__LIST_SECURITY_ASSOCIATIONS_RESPONSE__INIT;
+static char *child_local[] = {"198.51.100.1/32"};
+static char *child_remote[] = {"203.0.113.1/32"};
+
+static void
+build_sa_listing(void)
+{
+	child.source = "vici";
+	child.name = "net";
+	child.has_unique_id = 1;
+	child.unique_id = 1;
+	child.has_reqid = 1;
+	child.reqid = 1;
+	child.state = "INSTALLED";
+	child.mode = "tunnel";
+	child.has_encap = 1;
+	child.encap = 1;
+	child.protocol = "esp";
+	child.encryption_algorithm = "AES_CBC-128";
+	child.integrity_algorithm = "HMAC_SHA2_256_128";
+	child.has_spi_in = 1;
+	child.spi_in = 0xc8b2ac5cu;
+	child.has_spi_out = 1;
+	child.spi_out = 0xf6b54c36u;
+	child.has_bytes_in = 1;
+	child.bytes_in = 2320;
+	child.has_packets_in = 1;
+	child.packets_in = 11;
+	child.has_bytes_out = 1;
+	child.bytes_out = 2340;
+	child.has_packets_out = 1;
+	child.packets_out = 11;
+	child.n_local_ts = 1;
+	child.local_ts = child_local;
+	child.n_remote_ts = 1;
+	child.remote_ts = child_remote;
+	ike_sa.source = "vici";
+	ike_sa.name = "lab";
+	ike_sa.has_unique_id = 1;
+	ike_sa.unique_id = 1;
+	ike_sa.has_version = 1;
+	ike_sa.version = 2;
+	ike_sa.state = "ESTABLISHED";
+	ike_sa.has_initiator = 1;
+	ike_sa.initiator = 1;
+	ike_sa.local_id = "ssa@lab";
+	ike_sa.local_address = "192.0.2.1";
+	ike_sa.has_local_port = 1;
+	ike_sa.local_port = 4500;
+	ike_sa.remote_id = "ssb@lab";
+	ike_sa.remote_address = "192.0.2.2";
+	ike_sa.has_remote_port = 1;
+	ike_sa.remote_port = 4500;
+	ike_sa.encryption_algorithm = "AES_CBC-256";
+	ike_sa.integrity_algorithm = "HMAC_SHA2_256_128";
+	ike_sa.prf_algorithm = "PRF_HMAC_SHA2_256";
+	ike_sa.dh_group = "MODP_2048";
+	ike_sa.has_established_s = 1;
+	ike_sa.established_s = 2;
+	ike_sa.has_rekey_in_s = 1;
+	ike_sa.rekey_in_s = 14164;
+	ike_sa.n_child_sas = 1;
+	ike_sa.child_sas = children;
+	kernel_sa.source = "xfrm";
+	kernel_sa.netns = "tgt";
+	kernel_sa.state = "VALID";
+	kernel_sa.mode = "transport";
+	kernel_sa.protocol = "esp";
+	kernel_sa.local_address = "192.0.2.1";
+	kernel_sa.remote_address = "192.0.2.9";
+	kernel_sa.has_spi_out = 1;
+	kernel_sa.spi_out = 0x2002;
+	kernel_sa.has_bytes_out = 1;
+	kernel_sa.bytes_out = 640;
+	kernel_sa.has_replay_failures = 1;
+	kernel_sa.replay_failures = 3;
+	kernel_sa.has_integrity_failures = 1;
+	kernel_sa.integrity_failures = 0;
+	conn_up.source = "vici";
+	conn_up.name = "lab";
+	conn_up.has_established = 1;
+	conn_up.established = 1;
+	conn_up.has_active_child_sas = 1;
+	conn_up.active_child_sas = 1;
+	conn_down.source = "vici";
+	conn_down.name = "bad";
+	conn_down.has_established = 1;
+	sa_resp.n_ike_sas = 1;
+	sa_resp.ike_sas = ike_sas;
+	sa_resp.n_ipsec_sas = 1;
+	sa_resp.ipsec_sas = kernel_sas;
+	sa_resp.n_connections = 2;
+	sa_resp.connections = connections;
+}
+
 static void
 build_fixtures(void)
 {
+	build_sa_listing();
 	host_alpha.hostname = "alpha";
 	host_alpha.has_epoch = 1;
 	host_alpha.epoch = 0x1122334455667788ull;
@@ -191,7 +299,7 @@ build_fixtures(void)
 	info_resp.host = &host_alpha;
 }
 
-enum result { R_IPSEC, R_IKEEXT, R_ISCSI, R_INFO };
+enum result { R_IPSEC, R_IKEEXT, R_ISCSI, R_INFO, R_SA };
 
 /* alpha answering `r`, a host that was not reached, gamma's error. */
 static size_t
@@ -213,6 +321,11 @@ hosts(enum result r, struct output_host *h)
 	case R_INFO:
 		alpha.result_case = SECSTAT__V1__REPLY__RESULT_HOST_INFO;
 		alpha.host_info = &info_resp;
+		break;
+	case R_SA:
+		alpha.result_case =
+		    SECSTAT__V1__REPLY__RESULT_SECURITY_ASSOCIATIONS;
+		alpha.security_associations = &sa_resp;
 		break;
 	}
 	h[0] =
@@ -287,6 +400,7 @@ test_table(void **state)
 	check_golden("iscsi.table", output_table, R_ISCSI, false);
 	check_golden("info.table", output_table, R_INFO, false);
 	check_golden("info.color.table", output_table, R_INFO, true);
+	check_golden("sa.table", output_table, R_SA, false);
 }
 
 static void
@@ -305,6 +419,7 @@ test_dump(void **state)
 	check_golden("ikeext.dump", output_dump, R_IKEEXT, false);
 	check_golden("iscsi.dump", output_dump, R_ISCSI, false);
 	check_golden("info.dump", output_dump, R_INFO, false);
+	check_golden("sa.dump", output_dump, R_SA, false);
 }
 
 /* The JSON document must parse: check it with python3's json module
