@@ -92,6 +92,9 @@ nl_stats(void *arg, const struct iscsi_sysfs_host *h, uint32_t sid,
 
 	/* Without the host's own transport handle nothing is asked: the
 	 * kernel would run that transport's get_stats() on the connection. */
+	if (h != NULL && h->handle_denied) {
+		return -EACCES;
+	}
 	if (h == NULL || !h->has_handle) {
 		return -ENODEV;
 	}

@@ -24,13 +24,14 @@ join(char *buf, size_t size, const char *a, const char *b)
 }
 
 /*
- * Reads one attribute into `buf` without its trailing newline. Returns
- * false when the attribute is missing, unreadable, empty, "(null)" (the
- * kernel's rendering of a NULL string) or holds a control character (not
- * text the kernel writes).
+ * Reads one attribute into `buf` without its trailing newline. Returns 0;
+ * a negative errno when the file cannot be opened or read (-EACCES: the
+ * kernel restricts some attributes to CAP_SYS_ADMIN); -ENODATA when the
+ * value is empty, "(null)" (the kernel's rendering of a NULL string), too
+ * long, or holds a control character (not text the kernel writes).
  */
-static bool
-read_attr(const char *dir, const char *name, char *buf, size_t size)
+static int
+read_attr_err(const char *dir, const char *name, char *buf, size_t size)
 {
 	char path[PATH_MAX];
 	char tmp[ATTR_MAX + 1];
@@ -39,34 +40,43 @@ read_attr(const char *dir, const char *name, char *buf, size_t size)
 	int fd;
 
 	if (dir[0] == '\0' || !join(path, sizeof(path), dir, name)) {
-		return false;
+		return -ENAMETOOLONG;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		return false;
+		return -errno;
 	}
 	do {
 		n = read(fd, tmp, ATTR_MAX);
 	} while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0) {
-		return false;
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
 	}
+	close(fd);
 	len = (size_t)n;
 	while (len > 0 && (tmp[len - 1] == '\n' || tmp[len - 1] == ' ')) {
 		len--;
 	}
 	tmp[len] = '\0';
 	if (len == 0 || len >= size || strcmp(tmp, "(null)") == 0) {
-		return false;
+		return -ENODATA;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (iscntrl((unsigned char)tmp[i])) {
-			return false;
+			return -ENODATA;
 		}
 	}
 	memcpy(buf, tmp, len + 1);
-	return true;
+	return 0;
+}
+
+/* Whether the attribute has a value (see read_attr_err). */
+static bool
+read_attr(const char *dir, const char *name, char *buf, size_t size)
+{
+	return read_attr_err(dir, name, buf, size) == 0;
 }
 
 /* Strict decimal: digits only, no sign, within `max`. */
@@ -192,6 +202,7 @@ host_transport(const char *root, struct iscsi_sysfs_host *h)
 	char proc[ISCSI_SYSFS_WORD_MAX];
 	char buf[32];
 	const char *names[2];
+	int rv;
 
 	snprintf(dir, sizeof(dir), "%s/class/scsi_host/host%u", root,
 	         h->host_no);
@@ -206,8 +217,17 @@ host_transport(const char *root, struct iscsi_sysfs_host *h)
 		}
 		snprintf(dir, sizeof(dir), "%s/class/iscsi_transport/%s", root,
 		         names[i]);
-		if (read_attr(dir, "handle", buf, sizeof(buf)) &&
-		    parse_u64(buf, UINT64_MAX, &h->handle)) {
+		rv = read_attr_err(dir, "handle", buf, sizeof(buf));
+		if (rv == -EACCES || rv == -EPERM) {
+			/* Since Linux 5.12 (and stable kernels) only
+			 * CAP_SYS_ADMIN may read handles: the statistics are
+			 * denied, not missing. */
+			h->handle_denied = true;
+			snprintf(h->transport, sizeof(h->transport), "%s",
+			         names[i]);
+			return;
+		}
+		if (rv == 0 && parse_u64(buf, UINT64_MAX, &h->handle)) {
 			h->has_handle = true;
 			snprintf(h->transport, sizeof(h->transport), "%s",
 			         names[i]);

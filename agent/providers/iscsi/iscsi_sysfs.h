@@ -33,7 +33,8 @@ struct iscsi_sysfs_host {
 	char netdev[ISCSI_SYSFS_WORD_MAX];
 	char transport[ISCSI_SYSFS_WORD_MAX]; /* e.g. "tcp" */
 	bool has_handle;
-	uint64_t handle; /* netlink transport handle */
+	uint64_t handle;    /* netlink transport handle */
+	bool handle_denied; /* readable with CAP_SYS_ADMIN only */
 };
 
 struct iscsi_sysfs_session {
