@@ -347,6 +347,7 @@ static int
 collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 {
 	struct dump_ctx d = {.n = n, .rec = r};
+	struct xfrm_counts *sums;
 	bool lost = false;
 	int rv;
 
@@ -388,9 +389,13 @@ collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 	}
 	r->tuns = calloc(n->totals.n_tunnels ? n->totals.n_tunnels : 1,
 	                 sizeof(*r->tuns));
-	if (r->tuns == NULL) {
+	sums = calloc(n->totals.n_tunnels ? n->totals.n_tunnels : 1,
+	              sizeof(*sums));
+	if (r->tuns == NULL || sums == NULL) {
+		free(sums);
 		return -ENOMEM;
 	}
+	xfrm_totals_sums(&n->totals, sums);
 	for (size_t i = 0; i < n->totals.n_tunnels; i++) {
 		const struct xfrm_tunnel *tun = &n->totals.tunnels[i];
 		struct xfrm_tun_rec *tr = &r->tuns[i];
@@ -400,8 +405,9 @@ collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 		tr->encrypting = tun->encrypting;
 		tr->authenticating = tun->authenticating;
 		tr->offloaded = tun->offloaded;
-		xfrm_totals_tunnel_sum(&n->totals, i, &tr->total);
+		tr->total = sums[i];
 	}
+	free(sums);
 	r->n_tuns = n->totals.n_tunnels;
 	r->added = n->totals.added;
 	r->deleted = n->totals.deleted;
@@ -485,36 +491,60 @@ is_ipsec(const struct xfrm_sa *sa)
 	return sa->proto == IPPROTO_ESP || sa->proto == IPPROTO_AH;
 }
 
-static bool
-addr_eq(uint16_t family, const xfrm_address_t *a, const xfrm_address_t *b)
+/* A tunnel-mode connection: reqid, family and the pair of outer
+ * addresses in either order, so a CHILD_SA's inbound and outbound SA,
+ * and the old and new SAs during a rekey, are one. */
+struct conn_key {
+	uint32_t reqid;
+	uint16_t family;
+	xfrm_address_t lo;
+	xfrm_address_t hi;
+};
+
+static int
+conn_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, family == AF_INET ? 4 : 16) == 0;
+	return memcmp(a, b, sizeof(struct conn_key));
 }
 
-/* Whether SA i is the first of its tunnel: same reqid, family and pair
- * of outer addresses in either order, so a CHILD_SA's inbound and
- * outbound SA, and the old and new SA during a rekey, are one tunnel. */
-static bool
-first_of_tunnel(const struct xfrm_ns_rec *r, size_t i)
+uint64_t
+xfrm_active_tunnels(const struct xfrm_ns_rec *r)
 {
-	const struct xfrm_sa *a = &r->sas[i].sa;
+	struct conn_key *keys = calloc(r->n_sas ? r->n_sas : 1, sizeof(*keys));
+	size_t n = 0;
+	uint64_t distinct = 0;
 
-	for (size_t j = 0; j < i; j++) {
-		const struct xfrm_sa *b = &r->sas[j].sa;
+	if (keys == NULL) {
+		return 0;
+	}
+	for (size_t i = 0; i < r->n_sas; i++) {
+		const struct xfrm_sa *sa = &r->sas[i].sa;
+		size_t alen = sa->family == AF_INET ? 4 : 16;
+		struct conn_key *k = &keys[n];
 
-		if (!is_ipsec(b) || xfrm_parse_is_larval(b) ||
-		    b->mode != XFRM_MODE_TUNNEL || b->reqid != a->reqid ||
-		    b->family != a->family) {
+		if (!is_ipsec(sa) || xfrm_parse_is_larval(sa) ||
+		    sa->mode != XFRM_MODE_TUNNEL) {
 			continue;
 		}
-		if ((addr_eq(a->family, &a->saddr, &b->saddr) &&
-		     addr_eq(a->family, &a->daddr, &b->daddr)) ||
-		    (addr_eq(a->family, &a->saddr, &b->daddr) &&
-		     addr_eq(a->family, &a->daddr, &b->saddr))) {
-			return false;
+		/* calloc zeroed the key: padding and unused address bytes
+		 * compare equal. */
+		k->reqid = sa->reqid;
+		k->family = sa->family;
+		if (memcmp(&sa->saddr, &sa->daddr, alen) <= 0) {
+			memcpy(&k->lo, &sa->saddr, alen);
+			memcpy(&k->hi, &sa->daddr, alen);
+		} else {
+			memcpy(&k->lo, &sa->daddr, alen);
+			memcpy(&k->hi, &sa->saddr, alen);
 		}
+		n++;
 	}
-	return true;
+	qsort(keys, n, sizeof(*keys), conn_cmp);
+	for (size_t i = 0; i < n; i++) {
+		distinct += i == 0 || conn_cmp(&keys[i - 1], &keys[i]) != 0;
+	}
+	free(keys);
+	return distinct;
 }
 
 static void
@@ -524,7 +554,6 @@ map_sa_block(const struct xfrm_ns_rec *r,
 	uint64_t active = 0;
 	uint64_t pending = 0;
 	uint64_t offloaded = 0;
-	uint64_t tunnels = 0;
 
 	for (size_t i = 0; i < r->n_sas; i++) {
 		const struct xfrm_sa *sa = &r->sas[i].sa;
@@ -538,14 +567,11 @@ map_sa_block(const struct xfrm_ns_rec *r,
 		}
 		active++;
 		offloaded += sa->offloaded;
-		if (sa->mode == XFRM_MODE_TUNNEL && first_of_tunnel(r, i)) {
-			tunnels++;
-		}
 	}
 	TREE_ADD(dst, active_sas, active);
 	TREE_ADD(dst, pending_sa_negotiations, pending);
 	TREE_ADD(dst, offloaded_sas, offloaded);
-	TREE_ADD(dst, active_tunnels, tunnels);
+	TREE_ADD(dst, active_tunnels, xfrm_active_tunnels(r));
 	TREE_ADD(dst, total_sas_added, r->added);
 	TREE_ADD(dst, total_sas_deleted, r->deleted);
 	TREE_ADD(dst, successful_rekeys, r->rekeys);

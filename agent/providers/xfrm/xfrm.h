@@ -80,6 +80,10 @@ struct xfrm_records {
 
 extern const struct provider_ops xfrm_provider;
 
+/* activeTunnels of one namespace: distinct (reqid, family, unordered
+ * pair of outer addresses) over its complete tunnel-mode ESP/AH SAs. */
+uint64_t xfrm_active_tunnels(const struct xfrm_ns_rec *r);
+
 /* The contribute op, for tests. */
 void xfrm_contribute(const void *records, struct stats_tree *tree);
 /* Frees records built by collect or by a test (every pointer from

@@ -21,6 +21,9 @@ xfrm_totals_init(struct xfrm_totals *t)
 void
 xfrm_totals_fini(struct xfrm_totals *t)
 {
+	free(t->tunnel_idx.slots);
+	free(t->live_idx.slots);
+	free(t->tomb_idx.slots);
 	free(t->tunnels);
 	free(t->live);
 	free(t->tombs);
@@ -61,6 +64,161 @@ canon_addr(uint16_t family, const xfrm_address_t *a)
 		c = *a;
 	}
 	return c;
+}
+
+/* ------------------------------------------------------------ index */
+
+/* FNV-1a over the key bytes, then a final mix so that keys differing in
+ * the low bits of an address or SPI spread over the table. */
+static size_t
+hash_bytes(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ b[i]) * 1099511628211ull;
+	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static size_t
+hash_sa_key(uint16_t family, uint8_t proto, uint32_t spi,
+            const xfrm_address_t *canon_daddr)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	h = (h ^ family) * 1099511628211ull;
+	h = (h ^ proto) * 1099511628211ull;
+	h = (h ^ spi) * 1099511628211ull;
+	return hash_bytes(canon_daddr, sizeof(*canon_daddr), h);
+}
+
+/* Hash of the element at `pos` of the array an index covers. */
+typedef size_t (*hash_at_fn)(const struct xfrm_totals *t, size_t pos);
+
+static size_t
+hash_tunnel_at(const struct xfrm_totals *t, size_t pos)
+{
+	return hash_bytes(&t->tunnels[pos].key, sizeof(t->tunnels[pos].key),
+	                  14695981039346656037ull);
+}
+
+static size_t
+hash_live_at(const struct xfrm_totals *t, size_t pos)
+{
+	const struct xfrm_live *l = &t->live[pos];
+
+	return hash_sa_key(l->family, l->proto, l->spi, &l->daddr);
+}
+
+static size_t
+hash_tomb_at(const struct xfrm_totals *t, size_t pos)
+{
+	const struct xfrm_tomb *d = &t->tombs[pos];
+
+	return hash_sa_key(d->family, d->proto, d->spi, &d->daddr);
+}
+
+static void
+idx_place(struct xfrm_index *x, size_t h, uint32_t pos)
+{
+	size_t mask = x->cap - 1;
+	size_t i = h & mask;
+
+	while (x->slots[i] != XFRM_INDEX_EMPTY) {
+		i = (i + 1) & mask;
+	}
+	x->slots[i] = pos;
+	x->n++;
+}
+
+/* Rebuilds the index over positions [0, n) of its array. */
+static int
+idx_rebuild(const struct xfrm_totals *t, struct xfrm_index *x, hash_at_fn hf,
+            size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * (n + 1)) {
+		cap <<= 1;
+	}
+	if (cap != x->cap) {
+		uint32_t *slots = malloc(cap * sizeof(*slots));
+
+		if (slots == NULL) {
+			return -ENOMEM;
+		}
+		free(x->slots);
+		x->slots = slots;
+		x->cap = cap;
+	}
+	memset(x->slots, 0xff, x->cap * sizeof(*x->slots));
+	x->n = 0;
+	for (size_t pos = 0; pos < n; pos++) {
+		idx_place(x, hf(t, pos), (uint32_t)pos);
+	}
+	return 0;
+}
+
+/* Adds position `pos` (the array's last element, already in place). */
+static int
+idx_insert(const struct xfrm_totals *t, struct xfrm_index *x, hash_at_fn hf,
+           size_t pos)
+{
+	if (2 * (x->n + 1) > x->cap) {
+		return idx_rebuild(t, x, hf, pos + 1);
+	}
+	idx_place(x, hf(t, pos), (uint32_t)pos);
+	return 0;
+}
+
+/* The slot holding `pos`; the element at `pos` must still be in place. */
+static size_t
+idx_slot_of(const struct xfrm_totals *t, const struct xfrm_index *x,
+            hash_at_fn hf, size_t pos)
+{
+	size_t mask = x->cap - 1;
+	size_t i = hf(t, pos) & mask;
+
+	/* Bounded: the table is at most half full and holds pos. */
+	while (x->slots[i] != pos) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/*
+ * Removes `pos` from the index, then points the entry of `last` (the
+ * array's last element, about to be moved into `pos`) at `pos`. Both
+ * elements must still be at their positions. Deletion shifts back the
+ * entries that follow in the probe run, so no tombstone is needed.
+ */
+static void
+idx_remove_swap(const struct xfrm_totals *t, struct xfrm_index *x,
+                hash_at_fn hf, size_t pos, size_t last)
+{
+	size_t mask = x->cap - 1;
+	size_t hole = idx_slot_of(t, x, hf, pos);
+	size_t k = (hole + 1) & mask;
+
+	while (x->slots[k] != XFRM_INDEX_EMPTY) {
+		size_t home = hf(t, x->slots[k]) & mask;
+
+		/* The entry at k may fill the hole when its home slot is not
+		 * in the cyclic range (hole, k]. */
+		if (((k - home) & mask) >= ((k - hole) & mask)) {
+			x->slots[hole] = x->slots[k];
+			hole = k;
+		}
+		k = (k + 1) & mask;
+	}
+	x->slots[hole] = XFRM_INDEX_EMPTY;
+	x->n--;
+	if (last != pos) {
+		x->slots[idx_slot_of(t, x, hf, last)] = (uint32_t)pos;
+	}
 }
 
 bool
@@ -135,10 +293,20 @@ tunnel_get(struct xfrm_totals *t, const struct xfrm_sa *sa, enum xfrm_dir dir,
 	k.dir = (uint8_t)dir;
 	k.saddr = canon_addr(sa->family, &sa->saddr);
 	k.daddr = canon_addr(sa->family, &sa->daddr);
-	for (size_t i = 0; i < t->n_tunnels; i++) {
-		if (memcmp(&t->tunnels[i].key, &k, sizeof(k)) == 0) {
-			*idx = i;
-			return 0;
+	if (t->tunnel_idx.cap != 0) {
+		size_t mask = t->tunnel_idx.cap - 1;
+
+		for (size_t i =
+		         hash_bytes(&k, sizeof(k), 14695981039346656037ull) &
+		         mask;
+		     t->tunnel_idx.slots[i] != XFRM_INDEX_EMPTY;
+		     i = (i + 1) & mask) {
+			uint32_t pos = t->tunnel_idx.slots[i];
+
+			if (memcmp(&t->tunnels[pos].key, &k, sizeof(k)) == 0) {
+				*idx = pos;
+				return 0;
+			}
 		}
 	}
 	rv = reserve((void **)&t->tunnels, t->n_tunnels, &t->cap_tunnels,
@@ -148,6 +316,10 @@ tunnel_get(struct xfrm_totals *t, const struct xfrm_sa *sa, enum xfrm_dir dir,
 	}
 	memset(&t->tunnels[t->n_tunnels], 0, sizeof(*t->tunnels));
 	t->tunnels[t->n_tunnels].key = k;
+	rv = idx_insert(t, &t->tunnel_idx, hash_tunnel_at, t->n_tunnels);
+	if (rv != 0) {
+		return rv;
+	}
 	*idx = t->n_tunnels++;
 	return 0;
 }
@@ -176,11 +348,25 @@ same_sa(uint16_t family, uint8_t proto, uint32_t spi,
 	       memcmp(daddr, &a, sizeof(a)) == 0;
 }
 
+static size_t
+hash_of_sa(const struct xfrm_sa *sa)
+{
+	xfrm_address_t a = canon_addr(sa->family, &sa->daddr);
+
+	return hash_sa_key(sa->family, sa->proto, sa->spi, &a);
+}
+
 static struct xfrm_live *
 live_find(struct xfrm_totals *t, const struct xfrm_sa *sa)
 {
-	for (size_t i = 0; i < t->n_live; i++) {
-		struct xfrm_live *l = &t->live[i];
+	size_t mask = t->live_idx.cap - 1;
+
+	if (t->live_idx.cap == 0) {
+		return NULL;
+	}
+	for (size_t i = hash_of_sa(sa) & mask;
+	     t->live_idx.slots[i] != XFRM_INDEX_EMPTY; i = (i + 1) & mask) {
+		struct xfrm_live *l = &t->live[t->live_idx.slots[i]];
 
 		if (same_sa(l->family, l->proto, l->spi, &l->daddr, sa)) {
 			return l;
@@ -192,8 +378,14 @@ live_find(struct xfrm_totals *t, const struct xfrm_sa *sa)
 static struct xfrm_tomb *
 tomb_find(struct xfrm_totals *t, const struct xfrm_sa *sa)
 {
-	for (size_t i = 0; i < t->n_tombs; i++) {
-		struct xfrm_tomb *d = &t->tombs[i];
+	size_t mask = t->tomb_idx.cap - 1;
+
+	if (t->tomb_idx.cap == 0) {
+		return NULL;
+	}
+	for (size_t i = hash_of_sa(sa) & mask;
+	     t->tomb_idx.slots[i] != XFRM_INDEX_EMPTY; i = (i + 1) & mask) {
+		struct xfrm_tomb *d = &t->tombs[t->tomb_idx.slots[i]];
 
 		if (d->add_time == sa->add_time &&
 		    same_sa(d->family, d->proto, d->spi, &d->daddr, sa)) {
@@ -225,7 +417,7 @@ tomb_add(struct xfrm_totals *t, const struct xfrm_live *l,
 	d->counted_delete = counted_delete;
 	d->dump_gen = t->dump_gen;
 	d->retired = *retired;
-	return 0;
+	return idx_insert(t, &t->tomb_idx, hash_tomb_at, t->n_tombs - 1);
 }
 
 /*
@@ -246,12 +438,16 @@ live_retire(struct xfrm_totals *t, struct xfrm_live *l,
 	counts_max(&f, final);
 	counts_add(&tun->retired, &f);
 	tun->sas_retired++;
+	if (l->complete) {
+		tun->live_complete--;
+	}
 	if (counted) {
 		t->deleted++;
 	}
 	/* A larval SA never counted as added is not counted as deleted
 	 * either; its tombstone is marked counted so no DELSA counts it. */
 	rv = tomb_add(t, l, &f, counted || !l->complete);
+	idx_remove_swap(t, &t->live_idx, hash_live_at, i, t->n_live - 1);
 	t->live[i] = t->live[--t->n_live];
 	return rv;
 }
@@ -266,13 +462,9 @@ count_add(struct xfrm_totals *t, struct xfrm_live *l)
 	}
 	l->counted_add = true;
 	t->added++;
-	for (size_t i = 0; i < t->n_live; i++) {
-		const struct xfrm_live *o = &t->live[i];
-
-		if (o != l && o->tunnel == l->tunnel && o->complete) {
-			t->rekeys++;
-			break;
-		}
+	/* live_complete includes l itself. */
+	if (t->tunnels[l->tunnel].live_complete > 1) {
+		t->rekeys++;
 	}
 }
 
@@ -300,6 +492,11 @@ live_new(struct xfrm_totals *t, const struct xfrm_sa *sa, enum xfrm_dir dir,
 	l->daddr = canon_addr(sa->family, &sa->daddr);
 	l->add_time = sa->add_time;
 	l->tunnel = tun;
+	rv = idx_insert(t, &t->live_idx, hash_live_at, t->n_live - 1);
+	if (rv != 0) {
+		t->n_live--;
+		return rv;
+	}
 	*out = l;
 	return 0;
 }
@@ -311,8 +508,9 @@ live_update(struct xfrm_totals *t, struct xfrm_live *l,
 	struct xfrm_counts c = sa_counts(sa);
 
 	counts_max(&l->cur, &c);
-	if (!xfrm_parse_is_larval(sa)) {
+	if (!xfrm_parse_is_larval(sa) && !l->complete) {
 		l->complete = true;
+		t->tunnels[l->tunnel].live_complete++;
 	}
 	tunnel_props(&t->tunnels[l->tunnel], sa);
 }
@@ -390,7 +588,20 @@ xfrm_totals_dump_end(struct xfrm_totals *t)
 			t->tombs[j++] = t->tombs[i];
 		}
 	}
-	t->n_tombs = j;
+	if (j != t->n_tombs) {
+		t->n_tombs = j;
+		if (idx_rebuild(t, &t->tomb_idx, hash_tomb_at, j) != 0) {
+			/* Without an index no tombstone can be found: drop
+			 * them rather than keep unreachable ones. */
+			t->n_tombs = 0;
+			t->tomb_idx.n = 0;
+			if (t->tomb_idx.cap != 0) {
+				memset(t->tomb_idx.slots, 0xff,
+				       t->tomb_idx.cap *
+				           sizeof(*t->tomb_idx.slots));
+			}
+		}
+	}
 	t->primed = true;
 	t->resync = false;
 }
@@ -413,8 +624,9 @@ event_gone(struct xfrm_totals *t, const struct xfrm_sa *ev, enum xfrm_dir dir)
 	int rv;
 
 	if (l != NULL && l->add_time == ev->add_time) {
-		if (!xfrm_parse_is_larval(ev)) {
+		if (!xfrm_parse_is_larval(ev) && !l->complete) {
 			l->complete = true;
+			t->tunnels[l->tunnel].live_complete++;
 		}
 		return live_retire(t, l, &final, true);
 	}
@@ -538,6 +750,17 @@ xfrm_totals_event(struct xfrm_totals *t, const struct xfrm_sa *ev,
 	live_update(t, l, ev);
 	count_add(t, l);
 	return 0;
+}
+
+void
+xfrm_totals_sums(const struct xfrm_totals *t, struct xfrm_counts *out)
+{
+	for (size_t i = 0; i < t->n_tunnels; i++) {
+		out[i] = t->tunnels[i].retired;
+	}
+	for (size_t k = 0; k < t->n_live; k++) {
+		counts_add(&out[t->live[k].tunnel], &t->live[k].cur);
+	}
 }
 
 void

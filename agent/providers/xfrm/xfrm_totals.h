@@ -68,6 +68,7 @@ struct xfrm_tunnel {
 	bool offloaded;
 	struct xfrm_counts retired; /* final counters of its vanished SAs */
 	uint64_t sas_retired;
+	size_t live_complete; /* its complete SAs in the SAD now */
 };
 
 /* One SA the accounting currently believes to be in the SAD. */
@@ -98,7 +99,21 @@ struct xfrm_tomb {
 	struct xfrm_counts retired;
 };
 
+/* Positions of array elements by key hash: open addressing, linear
+ * probing, deletion by backward shift; at most half full. */
+struct xfrm_index {
+	uint32_t *slots; /* XFRM_INDEX_EMPTY or a position */
+	size_t cap;      /* power of two, 0 before the first insert */
+	size_t n;
+};
+#define XFRM_INDEX_EMPTY UINT32_MAX
+
 struct xfrm_totals {
+	/* Lookups are hashed (a gateway can hold tens of thousands of
+	 * SAs, and every dump looks each one up). */
+	struct xfrm_index tunnel_idx; /* by tunnel key */
+	struct xfrm_index live_idx;   /* by (family, proto, SPI, daddr) */
+	struct xfrm_index tomb_idx;   /* same key; add_time compared */
 	struct xfrm_tunnel *tunnels;
 	size_t n_tunnels;
 	size_t cap_tunnels;
@@ -146,6 +161,8 @@ void xfrm_totals_lost_events(struct xfrm_totals *t);
 /* Totals of tunnel `i`: retired plus its live SAs' current counters. */
 void xfrm_totals_tunnel_sum(const struct xfrm_totals *t, size_t i,
                             struct xfrm_counts *out);
+/* The same for every tunnel at once, in one pass: out[n_tunnels]. */
+void xfrm_totals_sums(const struct xfrm_totals *t, struct xfrm_counts *out);
 
 /* Whether the SA is one the accounting tracks (complete or larval ESP/AH
  * with a non-zero SPI). */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -367,6 +368,135 @@ test_tombstones_bounded(void **state)
 	xfrm_totals_fini(&t);
 }
 
+/*
+ * Churn against a model: thousands of SPIs over 64 tunnels, created,
+ * grown, deleted and reused (new add time) in a pseudo-random order with
+ * dumps in between. After every dump, each tunnel's total must equal the
+ * model's (final bytes of deleted SAs + current bytes of live ones), and
+ * the live, added and deleted counts must match: a lookup the hashed
+ * indexes got wrong would show up as a duplicate or a lost SA.
+ */
+#define CHURN_SPIS    4096
+#define CHURN_TUNNELS 64
+#define CHURN_STEPS   40000
+
+struct churn_sa {
+	bool live;
+	uint64_t bytes;
+	uint64_t add_time;
+};
+
+static uint32_t churn_seed = 12345;
+
+static uint32_t
+churn_rand(void)
+{
+	churn_seed = churn_seed * 1103515245u + 12345u;
+	return churn_seed >> 8;
+}
+
+static struct xfrm_sa
+churn_sa(uint32_t i, const struct churn_sa *m, enum xfrm_msg_kind kind)
+{
+	struct sa_spec s = {i + 1,
+	                    i % CHURN_TUNNELS + 1,
+	                    m->bytes,
+	                    m->bytes,
+	                    m->add_time,
+	                    0,
+	                    0,
+	                    false,
+	                    0};
+
+	return make_sa(&s, kind);
+}
+
+static void
+test_churn(void **state)
+{
+	static struct churn_sa m[CHURN_SPIS];
+	static uint64_t model[CHURN_TUNNELS];
+	struct xfrm_counts *sums;
+	struct xfrm_totals t;
+	uint64_t added = 0;
+	uint64_t deleted = 0;
+	uint64_t now = 1000;
+	unsigned dumps = 0;
+
+	(void)state;
+	memset(m, 0, sizeof(m));
+	memset(model, 0, sizeof(model));
+	xfrm_totals_init(&t);
+	for (unsigned step = 0; step < CHURN_STEPS; step++) {
+		uint32_t i = churn_rand() % CHURN_SPIS;
+		uint32_t op = churn_rand() % 100;
+		struct xfrm_sa sa;
+
+		if (op < 2) { /* a dump of the whole model SAD */
+			size_t live = 0;
+
+			xfrm_totals_dump_begin(&t);
+			for (uint32_t k = 0; k < CHURN_SPIS; k++) {
+				if (m[k].live) {
+					sa =
+					    churn_sa(k, &m[k], XFRM_KIND_NEWSA);
+					assert_int_equal(
+					    xfrm_totals_dump_sa(&t, &sa,
+					                        XFRM_DIR_OUT),
+					    0);
+					live++;
+				}
+			}
+			xfrm_totals_dump_end(&t);
+			dumps++;
+			assert_int_equal(t.n_live, live);
+			assert_int_equal(t.added, added);
+			assert_int_equal(t.deleted, deleted);
+			assert_true(t.n_tunnels <= CHURN_TUNNELS);
+			sums = calloc(CHURN_TUNNELS, sizeof(*sums));
+			assert_non_null(sums);
+			xfrm_totals_sums(&t, sums);
+			for (size_t k = 0; k < t.n_tunnels; k++) {
+				uint32_t reqid = t.tunnels[k].key.reqid;
+				uint64_t cur = 0;
+
+				for (uint32_t j = reqid - 1; j < CHURN_SPIS;
+				     j += CHURN_TUNNELS) {
+					cur += m[j].live ? m[j].bytes : 0;
+				}
+				assert_int_equal(sums[k].bytes,
+				                 model[reqid - 1] + cur);
+			}
+			free(sums);
+		} else if (!m[i].live && op < 40) { /* add (maybe reuse) */
+			m[i].live = true;
+			m[i].bytes = 0;
+			m[i].add_time = ++now;
+			sa = churn_sa(i, &m[i], XFRM_KIND_NEWSA);
+			assert_int_equal(
+			    xfrm_totals_event(&t, &sa, XFRM_DIR_OUT), 0);
+			added++;
+		} else if (m[i].live && op < 60) { /* delete, final count */
+			m[i].bytes += churn_rand() % 100;
+			sa = churn_sa(i, &m[i], XFRM_KIND_DELSA);
+			assert_int_equal(
+			    xfrm_totals_event(&t, &sa, XFRM_DIR_OUT), 0);
+			model[i % CHURN_TUNNELS] += m[i].bytes;
+			m[i].live = false;
+			deleted++;
+		} else if (m[i].live) { /* traffic, seen by the next dump */
+			m[i].bytes += churn_rand() % 1000;
+		}
+	}
+	print_message("%u dumps, %llu added, %llu deleted, %llu rekeys\n",
+	              dumps, (unsigned long long)added,
+	              (unsigned long long)deleted,
+	              (unsigned long long)t.rekeys);
+	assert_true(dumps > 100);
+	assert_int_equal(t.n_tunnels, CHURN_TUNNELS);
+	xfrm_totals_fini(&t);
+}
+
 int
 main(void)
 {
@@ -374,6 +504,7 @@ main(void)
 	    cmocka_unit_test(test_scenarios),
 	    cmocka_unit_test(test_tunnel_keys),
 	    cmocka_unit_test(test_tombstones_bounded),
+	    cmocka_unit_test(test_churn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
