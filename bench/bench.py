@@ -207,6 +207,27 @@ class Bench:
             o.write(open(self.cert).read() + open(self.key).read())
 
     # ------------------------------------------------------------ servers
+    def agent_access(self):
+        """Options that let the benchmark's loopback clients in, on an
+        agent with the security issue's access control: plain tcp from
+        loopback, and (in the ACL) TLS callers from loopback without a
+        per-client token, authenticated by their certificate alone."""
+        if hasattr(self, "_access"):
+            return self._access
+        h = sh(f"{self.secstatd} --help")
+        h = h.stdout + h.stderr
+        self._access = []
+        if "--allow-loopback-insecure" in h:
+            self._access.append("--allow-loopback-insecure")
+        if "--acl" in h:
+            acl = os.path.join(self.tmp, "bench.acl")
+            with open(acl, "w") as f:
+                f.write("# Benchmark only: TLS callers from loopback, by "
+                        "certificate.\n[tls]\nnetworks = 127.0.0.0/8\n"
+                        "rights = all\n")
+            self._access += ["--acl", acl]
+        return self._access
+
     def secstatd_tls_supported(self):
         """The security issue's options: --tls-cert/--tls-key/--tls-ca,
         mutual authentication on by default."""
@@ -222,6 +243,7 @@ class Bench:
         ipc = os.path.join(self.tmp, "secstatd.sock")
         argv = [self.secstatd, "--provider", "sim", "--hostname", "bench-agent",
                 "--listen", f"tcp://127.0.0.1:{tcp}", "--listen", f"ipc://{ipc}"]
+        argv += self.agent_access()
         self.secstat_tls = self.secstatd_tls_supported()
         if self.secstat_tls:
             tls = self.next_port()
@@ -425,7 +447,7 @@ class Bench:
                 argv = [self.secstatd, "--provider", "sim",
                         "--hostname", f"fleet-{i:05d}", "--sim-seed", str(i + 1),
                         "--collect-interval", str(self.a.fleet_interval_ms),
-                        "--listen", f"tcp://127.0.0.1:{port}"]
+                        "--listen", f"tcp://127.0.0.1:{port}"] + self.agent_access()
                 procs.append(start(argv, os.path.join(self.tmp, "fleet.log")))
                 urls.append(f"tcp://127.0.0.1:{port}")
             t0 = time.time()
@@ -487,7 +509,7 @@ class Bench:
             p = start([self.secstatd, "--provider", "sim", "--sim-sas", str(n),
                        "--hostname", "sas", "--log-level", "debug",
                        "--collect-interval", "1000",
-                       "--listen", f"tcp://127.0.0.1:{port}"], logf)
+                       "--listen", f"tcp://127.0.0.1:{port}"] + self.agent_access(), logf)
             wait_tcp(port, 60)
             time.sleep(self.a.sas_wait_s)
             mem = proc_mem(p.pid)
@@ -511,7 +533,7 @@ class Bench:
     def rss(self):
         port = self.next_port()
         p = start([self.secstatd, "--provider", "sim", "--hostname", "rss-agent",
-                   "--listen", f"tcp://127.0.0.1:{port}"],
+                   "--listen", f"tcp://127.0.0.1:{port}"] + self.agent_access(),
                   os.path.join(self.tmp, "rss.log"))
         wait_tcp(port)
         time.sleep(self.a.idle_s)
@@ -541,7 +563,7 @@ class Bench:
             cg = os.path.join(self.tmp, "callgrind.out")
             p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
                        self.secstatd, "--provider", "sim", "--hostname", "prof",
-                       "--listen", f"tcp://127.0.0.1:{port}"],
+                       "--listen", f"tcp://127.0.0.1:{port}"] + self.agent_access(),
                       os.path.join(self.tmp, "callgrind.log"))
             served = 0
             if wait_tcp(port, 60):
@@ -570,7 +592,7 @@ class Bench:
         if sh("perf record -e cpu-clock -o /dev/null -- true").returncode == 0:
             port = self.next_port()
             p = start([self.secstatd, "--provider", "sim", "--hostname", "prof",
-                       "--listen", f"tcp://127.0.0.1:{port}"],
+                       "--listen", f"tcp://127.0.0.1:{port}"] + self.agent_access(),
                       os.path.join(self.tmp, "perf-agent.log"))
             wait_tcp(port)
             pd = os.path.join(self.tmp, "perf.data")
@@ -600,7 +622,8 @@ class Bench:
         if not os.path.exists(reply):
             port = self.next_port()
             p = start([self.secstatd, "--provider", "sim", "--listen",
-                       f"tcp://127.0.0.1:{port}"], os.path.join(self.tmp, "reply.log"))
+                       f"tcp://127.0.0.1:{port}"] + self.agent_access(),
+                      os.path.join(self.tmp, "reply.log"))
             wait_tcp(port)
             for _ in range(50):
                 if sh(f"{self.bin}/secstat-bench-load --url tcp://127.0.0.1:{port} "
