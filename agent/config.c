@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "providers/providers.h"
 
 #ifndef SECSTAT_VERSION
@@ -57,6 +58,7 @@ enum option_id {
 	OPT_LOOPBACK_INSECURE,
 	OPT_IPC_GROUP,
 	OPT_MAX_CONNECTIONS,
+	OPT_METRICS_LISTEN,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT
@@ -107,6 +109,7 @@ static int set_loopback_insecure(struct agent_config *, const char *,
                                  char *);
 static int set_ipc_group(struct agent_config *, const char *, char *);
 static int set_max_connections(struct agent_config *, const char *, char *);
+static int set_metrics_listen(struct agent_config *, const char *, char *);
 
 static const struct option_def options[OPT_COUNT] = {
     [OPT_LISTEN] =
@@ -227,6 +230,12 @@ static const struct option_def options[OPT_COUNT] = {
                              "connections served at once; more are closed "
                              "(default 2048)",
                              set_max_connections},
+    [OPT_METRICS_LISTEN] =
+        {"metrics-listen", required_argument, true, false, "ADDR:PORT",
+         "serve Prometheus metrics at http://ADDR:PORT/metrics "
+         "(HOST:PORT, [V6]:PORT, or *:PORT for every address); "
+         "default: off",
+         set_metrics_listen},
     [OPT_VERSION] = {"version", no_argument, false, false, NULL,
                      "print the version and exit", NULL},
     [OPT_HELP] = {"help", no_argument, false, false, NULL,
@@ -693,6 +702,21 @@ set_max_connections(struct agent_config *cfg, const char *v, char *err)
 	                   err);
 }
 
+static int
+set_metrics_listen(struct agent_config *cfg, const char *v, char *err)
+{
+	char url[300];
+
+	if (metrics_url(v, url, sizeof(url)) != 0) {
+		return errf(err,
+		            "'%s' is not ADDR:PORT (e.g. 127.0.0.1:9450, "
+		            "[::1]:9450, *:9450)",
+		            v);
+	}
+	replace_string(&cfg->metrics_listen, v);
+	return 0;
+}
+
 /* Writes `text` after column `indent`, wrapped at `width`. */
 static void
 print_wrapped(FILE *out, const char *text, int indent, int width)
@@ -962,5 +986,6 @@ config_free(struct agent_config *cfg)
 	free(cfg->tls_key);
 	free(cfg->tls_ca);
 	free(cfg->acl_file);
+	free(cfg->metrics_listen);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -57,6 +57,8 @@ struct agent_config {
 	bool loopback_insecure; /* --allow-loopback-insecure */
 	long ipc_gid;         /* --ipc-group NAME|GID, -1: the agent's */
 	unsigned max_connections; /* --max-connections N, default 2048 */
+	char *metrics_listen; /* --metrics-listen ADDR:PORT: Prometheus
+	                         /metrics over HTTP, NULL = off */
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */

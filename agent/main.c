@@ -18,6 +18,7 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "methods.h"
+#include "metrics.h"
 #include "publisher.h"
 #include "providers/providers.h"
 #include "registry.h"
@@ -139,6 +140,7 @@ run(int argc, char *argv[], struct agent_config *cfg,
 	struct collector *collector = NULL;
 	struct server *server = NULL;
 	struct publisher *publisher = NULL;
+	struct metrics *metrics = NULL;
 	struct snapshot_source src;
 	uint8_t *caps = NULL;
 	size_t caps_len = 0;
@@ -243,6 +245,11 @@ run(int argc, char *argv[], struct agent_config *cfg,
 			goto out;
 		}
 	}
+	if (cfg->metrics_listen != NULL &&
+	    (rv = metrics_start(&metrics, collector, cfg->metrics_listen)) !=
+	        0) {
+		goto out;
+	}
 	log_info("ready: host %s, epoch %016llx, %zu provider%s, collecting "
 	         "every %u ms",
 	         host.hostname, (unsigned long long)host.epoch, n_enabled,
@@ -258,6 +265,7 @@ run(int argc, char *argv[], struct agent_config *cfg,
 out:
 	/* Reverse order: no request is in flight once the server is gone,
 	 * and no snapshot build once the collector is. */
+	metrics_stop(metrics);
 	publisher_destroy(publisher);
 	server_destroy(server);
 	collector_destroy(collector);
