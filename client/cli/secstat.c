@@ -22,6 +22,8 @@ static const struct {
     {"sa", sa_main, "IKE and IPsec SAs, connections up or down"},
     {"watch", watch_main,
      "live counters and rates/s of every host (--interval S)"},
+    {"prom", prom_main,
+     "Prometheus text format: the fleet aggregate (--per-host: each host)"},
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -13,5 +13,7 @@ int info_main(int argc, char *argv[], const struct cli *cli);
 int sa_main(int argc, char *argv[], const struct cli *cli);
 /* Repeats a fleet query every --interval: totals, rates, up/down. */
 int watch_main(int argc, char *argv[], const struct cli *cli);
+/* The fleet in the Prometheus text format (aggregate or --per-host). */
+int prom_main(int argc, char *argv[], const struct cli *cli);
 
 #endif /* SECSTAT_CLI_SUBCOMMANDS_H */
