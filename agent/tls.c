@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
 #include <nng/supplemental/tls/tls.h>
 
 #include "log.h"
@@ -72,6 +74,42 @@ out:
 	return rv;
 }
 
+/* nng hands the pair to mbedTLS unchecked, and a key that does not
+ * belong to the certificate would only show as failed handshakes. Also
+ * warns about a certificate outside its validity period. */
+static int
+check_pair(const struct tls_policy *pol, const char *cert, const char *key)
+{
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context pk;
+	int rv = 0;
+
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_pk_init(&pk);
+	if (mbedtls_x509_crt_parse(&crt, (const unsigned char *)cert,
+	                           strlen(cert) + 1) != 0) {
+		log_err("--tls-cert %s: not a PEM certificate", pol->cert_file);
+		rv = -EINVAL;
+	} else if (mbedtls_pk_parse_key(&pk, (const unsigned char *)key,
+	                                strlen(key) + 1, NULL, 0) != 0) {
+		log_err("--tls-key %s: not an unencrypted PEM private key",
+		        pol->key_file);
+		rv = -EINVAL;
+	} else if (mbedtls_pk_check_pair(&crt.pk, &pk) != 0) {
+		log_err("--tls-key %s is not the key of --tls-cert %s",
+		        pol->key_file, pol->cert_file);
+		rv = -EINVAL;
+	} else if (mbedtls_x509_time_is_past(&crt.valid_to) ||
+	           mbedtls_x509_time_is_future(&crt.valid_from)) {
+		log_warning("--tls-cert %s is outside its validity period: "
+		            "clients will refuse the agent",
+		            pol->cert_file);
+	}
+	mbedtls_pk_free(&pk);
+	mbedtls_x509_crt_free(&crt);
+	return rv;
+}
+
 int
 tls_server_config(const struct tls_policy *pol, nng_tls_config **out)
 {
@@ -87,7 +125,8 @@ tls_server_config(const struct tls_policy *pol, nng_tls_config **out)
 		return -EINVAL;
 	}
 	if ((rv = read_pem("--tls-cert", pol->cert_file, &cert)) != 0 ||
-	    (rv = read_pem("--tls-key", pol->key_file, &key)) != 0) {
+	    (rv = read_pem("--tls-key", pol->key_file, &key)) != 0 ||
+	    (rv = check_pair(pol, cert, key)) != 0) {
 		goto out;
 	}
 	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Transport security and authorization through the real secstatd and
+# secstat: certificates made now with certs/secstat-pki.sh, mutual TLS,
+# the ACL's credentials and rights, ipc peer credentials and socket mode,
+# listener policy, ACL errors at start, SIGHUP reloads, SIGTERM cleanup.
+# Every refusal is checked for its exact status, and every check is paired
+# with one that succeeds, so that a broken agent cannot pass by refusing
+# everything.
+set -uo pipefail
+: "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
+pki=$SECSTAT_SOURCE_DIR/certs/secstat-pki.sh
+work=$(mktemp -d /tmp/secstat-security.XXXXXX)
+chmod 755 "$work"
+pids=()
+fails=0
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+say() { echo "--- $*"; }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# start NAME ARGS...: an agent; waits for "ready"; pid in $pid
+start() {
+	local name=$1
+	shift
+	"$SECSTATD" "$@" 2>"$work/$name.log" &
+	pid=$!
+	pids+=("$pid")
+	for _ in $(seq 200); do
+		grep -q ' ready' "$work/$name.log" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$work/$name.log" >&2
+	fail "agent $name did not start"
+	return 1
+}
+# expect WANT_EXIT PATTERN CMD...: runs CMD; checks exit status and that
+# PATTERN (grep -E) is in its stdout+stderr.
+expect() {
+	local want=$1 pat=$2 got=0
+	shift 2
+	"$@" >"$work/out" 2>&1 || got=$?
+	if [ "$got" != "$want" ] || ! grep -Eq -- "$pat" "$work/out"; then
+		cat "$work/out" >&2
+		fail "exit $got (want $want), pattern '$pat': ${*:3}"
+	fi
+}
+
+say "certificates and tokens, made now"
+ca=$work/ca
+rogue=$work/rogue
+{
+	"$pki" ca "$ca" && "$pki" agent "$ca" agent1 localhost 127.0.0.1 &&
+		"$pki" client "$ca" noc && "$pki" client "$ca" storage &&
+		NOT_BEFORE=20200101000000Z NOT_AFTER=20210101000000Z \
+			"$pki" client "$ca" expired &&
+		"$pki" ca "$rogue" && "$pki" client "$rogue" intruder &&
+		"$pki" token "$ca" noc >"$work/noc.acl" &&
+		"$pki" token "$ca" storage >"$work/storage.acl"
+} >"$work/pki.log" 2>&1 || { cat "$work/pki.log"; fail "secstat-pki.sh"; exit 1; }
+# noc reads IPsec, IKE and info; storage only iSCSI.
+{
+	echo "# test ACL"
+	head -n 2 "$work/noc.acl"
+	echo "rights = ipsec ike info"
+	echo
+	head -n 2 "$work/storage.acl"
+	echo "rights = iscsi"
+} >"$work/acl"
+chmod 600 "$work/acl"
+
+tls_port=$(free_port)
+tcp_port=$(free_port)
+TLS=tls+tcp://127.0.0.1:$tls_port
+TCP=tcp://127.0.0.1:$tcp_port
+IPC=ipc://$work/agent.sock
+start agent --provider sim --hostname secure-host \
+	--listen "$TLS" --listen "$TCP" --listen "$IPC" \
+	--tls-cert "$ca/agent1.pem" --tls-key "$ca/agent1.key" \
+	--tls-ca "$ca/ca.pem" --acl "$work/acl" || exit 1
+agent_pid=$pid
+
+cli() { # cli CLIENT [TOKEN_OWNER] ARGS...: secstat over TLS as CLIENT
+	local who=$1 dir=$ca
+	shift
+	[ "$who" = intruder ] && dir=$rogue
+	"$SECSTAT" -t 3000 --tls-ca "$ca/ca.pem" --tls-cert "$dir/$who.pem" \
+		--tls-key "$dir/$who.key" "$@"
+}
+cred() { echo --client-id "$1" --token-file "$ca/$1.token"; }
+
+say "mutual TLS with a credential: granted rights only"
+expect 0 '^secure-host .*ERROR_SUCCESS' cli noc $(cred noc) -s "$TLS" ipsec
+expect 0 '^secure-host .*ERROR_SUCCESS' cli noc $(cred noc) -s "$TLS" ikeext
+expect 0 'secure-host' cli noc $(cred noc) -s "$TLS" info
+expect 1 'ERROR_ACCESS_DENIED' cli noc $(cred noc) -s "$TLS" iscsi
+expect 0 'ERROR_SUCCESS' cli storage $(cred storage) -s "$TLS" iscsi
+expect 1 'ERROR_ACCESS_DENIED' cli storage $(cred storage) -s "$TLS" ipsec
+# The server name is checked: localhost is in the certificate, a wrong
+# name is refused.
+expect 0 'ERROR_SUCCESS' cli noc $(cred noc) -s "tls+tcp://localhost:$tls_port" ipsec
+expect 1 'RPC_E_' cli noc $(cred noc) --tls-server-name other.example -s "$TLS" ipsec
+
+say "bad credentials are refused and logged"
+echo "not-the-token" >"$work/bad.token"
+expect 1 'ERROR_ACCESS_DENIED' cli noc --client-id noc --token-file "$work/bad.token" -s "$TLS" ipsec
+grep -q 'access denied: client noc from 127.0.0.1:[0-9]* calling IPsecGetStatistics1: wrong token' \
+	"$work/agent.log" || fail "wrong token not logged with client, address and method"
+expect 1 'ERROR_ACCESS_DENIED' cli noc --client-id ghost --token-file "$ca/noc.token" -s "$TLS" ipsec
+grep -q 'client ghost from .* client id not in the ACL' "$work/agent.log" ||
+	fail "unknown client not logged"
+# Another client's token under noc's id.
+expect 1 'ERROR_ACCESS_DENIED' cli noc --client-id noc --token-file "$ca/storage.token" -s "$TLS" ipsec
+# A certificate from the CA but no credential: the ACL has no [tls] rights.
+expect 1 'ERROR_ACCESS_DENIED' cli noc -s "$TLS" info
+# The reply does not say which part of the credential failed.
+grep -q 'wrong token' "$work/out" && fail "denial reason leaked to the client"
+
+say "handshakes that must fail"
+expect 1 'RPC_E_' cli intruder $(cred noc) -s "$TLS" ipsec
+expect 1 'RPC_E_' cli expired $(cred noc) -s "$TLS" ipsec
+expect 1 'RPC_E_' "$SECSTAT" -t 3000 --tls-ca "$ca/ca.pem" $(cred noc) -s "$TLS" ipsec
+# A client that does not know the agent's CA refuses the agent.
+expect 1 'RPC_E_' "$SECSTAT" -t 3000 --tls-ca "$rogue/ca.pem" \
+	--tls-cert "$rogue/intruder.pem" --tls-key "$rogue/intruder.key" -s "$TLS" ipsec
+# The agent still serves the good client after all that.
+expect 0 'ERROR_SUCCESS' cli noc $(cred noc) -s "$TLS" ipsec
+
+say "plain tcp:// on loopback: no credential, no right (default deny)"
+expect 1 'ERROR_ACCESS_DENIED' "$SECSTAT" -s "$TCP" info
+grep -q 'access denied: anonymous from 127.0.0.1:[0-9]* calling GetHostInfo' \
+	"$work/agent.log" || fail "anonymous denial not logged"
+# The library never sends a credential outside TLS: the agent sees none.
+expect 1 'ERROR_ACCESS_DENIED' "$SECSTAT" $(cred noc) -s "$TCP" info
+
+say "ipc://: peer uid, socket mode"
+expect 0 'ERROR_SUCCESS' "$SECSTAT" -s "$IPC" ipsec
+mode=$(stat -c %a "$work/agent.sock")
+[ "$mode" = 660 ] || fail "ipc socket mode $mode, want 660"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+	as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+	# Not in the socket's group: cannot even connect.
+	expect 1 'RPC_E_' as_nobody "$SECSTAT" -t 2000 -s "$IPC" info
+	# In the group (--ipc-group) and in the ACL for info only.
+	ipc2=ipc://$work/agent2.sock
+	printf '[local]\nuid = nobody\nrights = info\n' >"$work/acl2"
+	chmod 600 "$work/acl2"
+	start agent2 --provider sim --hostname second --listen "$ipc2" \
+		--ipc-group nogroup --acl "$work/acl2"
+	[ "$(stat -c %G "$work/agent2.sock")" = nogroup ] || fail "--ipc-group not applied"
+	expect 0 'second' as_nobody "$SECSTAT" -s "$ipc2" info
+	expect 1 'ERROR_ACCESS_DENIED' as_nobody "$SECSTAT" -s "$ipc2" ipsec
+	grep -q 'access denied: uid [0-9]* gid [0-9]* from ipc calling IPsecGetStatistics1: lacks right ipsec' \
+		"$work/agent2.log" || fail "ipc denial not logged with uid"
+else
+	echo "(not root: the other-user ipc checks are skipped)"
+fi
+
+say "SIGHUP: the ACL is reread, the listeners stay"
+# Revoke noc.
+{
+	head -n 2 "$work/storage.acl"
+	echo "rights = iscsi"
+} >"$work/acl.new"
+chmod 600 "$work/acl.new"
+mv "$work/acl.new" "$work/acl"
+kill -HUP "$agent_pid"
+for _ in $(seq 50); do grep -q 'ACL .* reloaded' "$work/agent.log" && break; sleep 0.1; done
+grep -q 'ACL .* reloaded' "$work/agent.log" || fail "no reload logged"
+expect 1 'ERROR_ACCESS_DENIED' cli noc $(cred noc) -s "$TLS" ipsec
+expect 0 'ERROR_SUCCESS' cli storage $(cred storage) -s "$TLS" iscsi
+# A broken ACL: secure default (nobody remote), the error logged.
+echo "[client broken" >"$work/acl"
+kill -HUP "$agent_pid"
+for _ in $(seq 50); do grep -q 'ACL not loaded' "$work/agent.log" && break; sleep 0.1; done
+grep -q "ACL: $work/acl:1: malformed section header" "$work/agent.log" ||
+	fail "broken ACL: no file:line error"
+grep -q 'ACL not loaded' "$work/agent.log" || fail "broken ACL: fallback not logged"
+expect 1 'ERROR_ACCESS_DENIED' cli storage $(cred storage) -s "$TLS" iscsi
+expect 0 'ERROR_SUCCESS' "$SECSTAT" -s "$IPC" ipsec
+# A deleted ACL: the same.
+rm -f "$work/acl"
+kill -HUP "$agent_pid"
+sleep 0.5
+grep -q "ACL: $work/acl: No such file or directory" "$work/agent.log" ||
+	fail "missing ACL on reload: no clear error"
+expect 0 'ERROR_SUCCESS' "$SECSTAT" -s "$IPC" ipsec
+kill -0 "$agent_pid" || fail "agent died on SIGHUP"
+
+say "SIGTERM: clean exit, ipc socket removed"
+kill -TERM "$agent_pid"
+wait "$agent_pid"
+rc=$?
+[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM"
+[ -e "$work/agent.sock" ] && fail "ipc socket left behind"
+
+say "start-up refusals"
+# expect_start_fail PATTERN ARGS...: the agent exits non-zero, saying why.
+expect_start_fail() {
+	local pat=$1 got=0
+	shift
+	timeout 10 "$SECSTATD" --provider sim "$@" >"$work/start.out" 2>&1 || got=$?
+	if [ "$got" = 0 ] || [ "$got" = 124 ] || ! grep -Eq -- "$pat" "$work/start.out"; then
+		cat "$work/start.out" >&2
+		fail "start with $* : exit $got, want a failure matching '$pat'"
+	fi
+}
+expect_start_fail 'refusing plain tcp://0.0.0.0:[0-9]+ on a non-loopback address' \
+	--listen "tcp://0.0.0.0:$(free_port)"
+expect_start_fail 'needs --tls-cert, --tls-key and --tls-ca' \
+	--listen "tls+tcp://127.0.0.1:$(free_port)" --tls-cert "$ca/agent1.pem" \
+	--tls-key "$ca/agent1.key"
+expect_start_fail "ACL: $work/nope: No such file or directory" \
+	--listen "ipc://$work/x.sock" --acl "$work/nope"
+printf '[local]\nuid = 0\nrights = all\n' >"$work/loose.acl"
+chmod 666 "$work/loose.acl"
+expect_start_fail 'writable by group or others' --listen "ipc://$work/x.sock" \
+	--acl "$work/loose.acl"
+printf '[local]\nuid = 0\nrights = everything\n' >"$work/bad.acl"
+chmod 600 "$work/bad.acl"
+expect_start_fail "$work/bad.acl:3: unknown right 'everything'" \
+	--listen "ipc://$work/x.sock" --acl "$work/bad.acl"
+expect_start_fail 'is not the key of --tls-cert' --listen "tls+tcp://127.0.0.1:$(free_port)" \
+	--tls-cert "$ca/agent1.pem" --tls-key "$ca/noc.key" --tls-ca "$ca/ca.pem"
+# --insecure: allowed, and loudly.
+start insecure --provider sim --listen "tcp://0.0.0.0:$(free_port)" --insecure &&
+	grep -q 'INSECURE: plain tcp://0.0.0.0' "$work/insecure.log" ||
+	fail "--insecure listener not warned about"
+
+[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "security_test: all checks passed"
