@@ -47,7 +47,9 @@ fi
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSECSTAT_BENCH=ON \
     -DSECSTAT_TESTS=OFF >&2
 cmake --build "$build" -j"$(nproc)" --target secstatd secstat-bench-load \
-    secstat-bench-echo secstat-bench-fanout secstat-bench-grpc-server \
+    secstat-bench-echo secstat-bench-fanout secstat-bench-fleet \
+    secstat-bench-sub \
+    secstat-bench-grpc-server \
     secstat-bench-grpc-load >&2
 
 exec python3 "$src/bench/bench.py" --build-dir "$build" \
