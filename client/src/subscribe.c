@@ -23,7 +23,12 @@
 
 #include "model.h"
 
-#define TICK_MS         100
+#define TICK_MS 100
+/* Deltas kept while a resync is under way, replayed on top of its
+ * answer; beyond this the resync is done again. */
+#define PENDING_MAX 256
+/* Longest close waits for the connections to go. */
+#define CLOSE_WAIT_MS   2000
 #define DEFAULT_RECVBUF 128
 #define N_FAMILIES      4 /* indexed by Secstat__V1__Family */
 
@@ -39,6 +44,10 @@ struct topic_state {
 	uint64_t epoch;
 	Secstat__V1__Reply *state; /* malloc'ed; NULL: nothing valid */
 	bool resync_pending;
+	/* Deltas received since the resync was asked for, oldest first. */
+	Secstat__V1__Publish *pending[PENDING_MAX];
+	size_t n_pending;
+	bool pending_broken; /* a gap or an overflow while buffering */
 };
 
 struct sub_host {
@@ -46,6 +55,8 @@ struct sub_host {
 	char *req_url;
 	char *name;
 	int dialer_id;
+	nng_dialer dialer;
+	bool dialing;
 	secstat_session *session; /* resync worker only */
 	struct topic_state t[N_FAMILIES];
 	uint64_t last_msg_ms;
@@ -89,6 +100,15 @@ struct secstat_subscription {
 
 	pthread_mutex_t rmtx; /* the two queues below */
 	pthread_cond_t rcv;
+
+	/* One receive always armed, never timed out by nng (a receive that
+	 * expires while a message is being delivered can leave nng 1.5
+	 * unable to close the socket); the thread waits for it here. */
+	nng_aio *raio;
+	pthread_mutex_t qmtx;
+	pthread_cond_t qcv;
+	bool rdone;
+	int pipes; /* connections, under qmtx */
 	struct resync *requests;
 	struct resync *results;
 	pthread_t worker;
@@ -481,6 +501,29 @@ emit(secstat_subscription *s, enum secstat_sub_event_type type, size_t host,
 }
 
 static void
+pending_clear(struct topic_state *t)
+{
+	for (size_t i = 0; i < t->n_pending; i++) {
+		secstat__v1__publish__free_unpacked(t->pending[i], NULL);
+	}
+	t->n_pending = 0;
+	t->pending_broken = false;
+}
+
+/* Keeps a delta that arrived while the state is being resynced. Takes
+ * `p`. */
+static void
+pending_add(struct topic_state *t, Secstat__V1__Publish *p)
+{
+	if (t->n_pending == PENDING_MAX) {
+		t->pending_broken = true;
+		secstat__v1__publish__free_unpacked(p, NULL);
+		return;
+	}
+	t->pending[t->n_pending++] = p;
+}
+
+static void
 request_resync(secstat_subscription *s, size_t host, Secstat__V1__Family family)
 {
 	struct topic_state *t = &s->hosts[host].t[family];
@@ -616,6 +659,11 @@ handle_message(secstat_subscription *s, nng_msg *msg, uint64_t now)
 		h->stats.gaps++;
 		pthread_mutex_unlock(&s->mtx);
 		set_state(s, t, NULL);
+		if (t->resync_pending) {
+			/* The deltas kept so far no longer follow on from
+			 * each other. */
+			t->pending_broken = true;
+		}
 		if (s->fn != NULL) {
 			s->fn(&ev, s->arg);
 		}
@@ -627,6 +675,7 @@ handle_message(secstat_subscription *s, nng_msg *msg, uint64_t now)
 		Secstat__V1__Reply *st = state_from_full(p);
 		if (st != NULL) {
 			set_state(s, t, st);
+			pending_clear(t);
 			struct secstat_sub_event ev = {
 			    .type = SECSTAT_SUB_UPDATE,
 			    .host = (size_t)hi,
@@ -643,7 +692,13 @@ handle_message(secstat_subscription *s, nng_msg *msg, uint64_t now)
 	}
 	case SECSTAT__V1__PUBLISH_KIND__PUBLISH_DELTA:
 		if (t->state == NULL) {
+			/* Kept for the resync's answer: what changes after
+			 * the snapshot it returns must not be lost. */
 			request_resync(s, (size_t)hi, fam);
+			if (t->resync_pending) {
+				pending_add(t, p);
+				return;
+			}
 			break;
 		}
 		pthread_mutex_lock(&s->mtx);
@@ -680,6 +735,29 @@ out:
 	secstat__v1__publish__free_unpacked(p, NULL);
 }
 
+/* Brings a resynced state up to date with the deltas that arrived
+ * while it was fetched: those of later snapshots, in order. */
+static void
+replay_pending(secstat_subscription *s, struct topic_state *t)
+{
+	for (size_t i = 0; i < t->n_pending && t->state != NULL; i++) {
+		const Secstat__V1__Publish *p = t->pending[i];
+
+		if (p->collected_unix_ms <= t->state->collected_unix_ms) {
+			continue; /* already in the answer */
+		}
+		pthread_mutex_lock(&s->mtx);
+		if (state_apply(t->state, p) != 0) {
+			Secstat__V1__Reply *old = t->state;
+			t->state = NULL;
+			pthread_mutex_unlock(&s->mtx);
+			secstat_reply_free(old);
+			return;
+		}
+		pthread_mutex_unlock(&s->mtx);
+	}
+}
+
 static void
 handle_results(secstat_subscription *s)
 {
@@ -695,17 +773,27 @@ handle_results(secstat_subscription *s)
 
 		list = r->next;
 		t->resync_pending = false;
+		if (r->reply != NULL && t->pending_broken && t->state == NULL) {
+			/* Deltas were lost while waiting: this answer cannot
+			 * be brought up to date. Ask again. */
+			pending_clear(t);
+			request_resync(s, r->host, r->family);
+			secstat_reply_free(r->reply);
+			free(r);
+			continue;
+		}
 		if (r->reply != NULL) {
 			/* The agent answered: its status (an unavailable
-			 * family too) is the state. */
-			/* A full message may have come meanwhile: keep the
-			 * newer of the two. */
+			 * family too) is the state. A full message may have
+			 * come meanwhile: keep the newer of the two. */
 			if (t->state == NULL ||
 			    r->reply->collected_unix_ms >=
 			        t->state->collected_unix_ms) {
 				set_state(s, t, r->reply);
 				r->reply = NULL;
+				replay_pending(s, t);
 			}
+			pending_clear(t);
 			pthread_mutex_lock(&s->mtx);
 			s->hosts[r->host].stats.resyncs++;
 			pthread_mutex_unlock(&s->mtx);
@@ -753,21 +841,64 @@ check_heartbeats(secstat_subscription *s, uint64_t now)
 	}
 }
 
+/* Counts connections, so that close can wait for them to be gone. */
+static void
+pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	secstat_subscription *s = arg;
+
+	(void)pipe;
+	pthread_mutex_lock(&s->qmtx);
+	s->pipes += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
+	pthread_cond_broadcast(&s->qcv);
+	pthread_mutex_unlock(&s->qmtx);
+}
+
+static void
+recv_done(void *arg)
+{
+	secstat_subscription *s = arg;
+
+	pthread_mutex_lock(&s->qmtx);
+	s->rdone = true;
+	pthread_cond_signal(&s->qcv);
+	pthread_mutex_unlock(&s->qmtx);
+}
+
 static void *
 sub_main(void *arg)
 {
 	secstat_subscription *s = arg;
 
+	nng_recv_aio(s->sock, s->raio);
 	while (!atomic_load(&s->stop)) {
-		nng_msg *msg = NULL;
-		int rv = nng_recvmsg(s->sock, &msg, 0);
-		uint64_t now = mono_ms();
+		uint64_t deadline = mono_ms() + TICK_MS, now;
+		struct timespec ts = {
+		    .tv_sec = (time_t)(deadline / 1000),
+		    .tv_nsec = (long)(deadline % 1000) * 1000000L,
+		};
+		bool done;
 
-		if (rv == 0) {
-			handle_message(s, msg, now);
-			nng_msg_free(msg);
-		} else if (rv != NNG_ETIMEDOUT) {
-			break; /* closed */
+		pthread_mutex_lock(&s->qmtx);
+		while (!s->rdone && !atomic_load(&s->stop) &&
+		       pthread_cond_timedwait(&s->qcv, &s->qmtx, &ts) == 0) {
+		}
+		done = s->rdone;
+		s->rdone = false;
+		pthread_mutex_unlock(&s->qmtx);
+		now = mono_ms();
+		if (done) {
+			int rv = nng_aio_result(s->raio);
+
+			if (rv == 0) {
+				nng_msg *msg = nng_aio_get_msg(s->raio);
+
+				handle_message(s, msg, now);
+				nng_msg_free(msg);
+			} else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+				break;
+			}
+			nng_recv_aio(s->sock, s->raio);
 		}
 		handle_results(s);
 		check_heartbeats(s, now);
@@ -840,12 +971,44 @@ secstat_subscription_close(secstat_subscription *s)
 	if (s == NULL) {
 		return;
 	}
+	/* Connections first, and wait until they are gone (bounded):
+	 * closing a socket whose pipes are still delivering can hang in
+	 * nng 1.5 (nng issue #1543). */
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->hosts[i].dialing) {
+			nng_dialer_close(s->hosts[i].dialer);
+			s->hosts[i].dialing = false;
+		}
+	}
+	{
+		uint64_t end = mono_ms() + CLOSE_WAIT_MS;
+		struct timespec ts = {
+		    .tv_sec = (time_t)(end / 1000),
+		    .tv_nsec = (long)(end % 1000) * 1000000L,
+		};
+
+		pthread_mutex_lock(&s->qmtx);
+		while (s->pipes > 0 &&
+		       pthread_cond_timedwait(&s->qcv, &s->qmtx, &ts) == 0) {
+		}
+		pthread_mutex_unlock(&s->qmtx);
+	}
 	atomic_store(&s->stop, true);
 	pthread_mutex_lock(&s->rmtx);
 	pthread_cond_broadcast(&s->rcv);
 	pthread_mutex_unlock(&s->rmtx);
+	pthread_mutex_lock(&s->qmtx);
+	pthread_cond_broadcast(&s->qcv);
+	pthread_mutex_unlock(&s->qmtx);
 	if (s->thread_started) {
 		pthread_join(s->thread, NULL);
+	}
+	if (s->raio != NULL) {
+		nng_aio_stop(s->raio);
+		if (nng_aio_result(s->raio) == 0 &&
+		    nng_aio_get_msg(s->raio) != NULL && s->rdone) {
+			nng_msg_free(nng_aio_get_msg(s->raio));
+		}
 	}
 	if (s->worker_started) {
 		pthread_join(s->worker, NULL);
@@ -857,6 +1020,7 @@ secstat_subscription_close(secstat_subscription *s)
 		secstat_session_close(h->session);
 		for (int f = 0; f < N_FAMILIES; f++) {
 			secstat_reply_free(h->t[f].state);
+			pending_clear(&h->t[f]);
 		}
 		free(h->pub_url);
 		free(h->req_url);
@@ -866,9 +1030,12 @@ secstat_subscription_close(secstat_subscription *s)
 	free_list(s->results);
 	free(s->hosts);
 	free(s->map);
+	nng_aio_free(s->raio);
 	pthread_mutex_destroy(&s->mtx);
 	pthread_mutex_destroy(&s->rmtx);
 	pthread_cond_destroy(&s->rcv);
+	pthread_mutex_destroy(&s->qmtx);
+	pthread_cond_destroy(&s->qcv);
 	free(s);
 }
 
@@ -946,6 +1113,15 @@ secstat_subscribe(secstat_subscription **sp,
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_mutex_init(&s->rmtx, NULL);
 	pthread_cond_init(&s->rcv, NULL);
+	pthread_mutex_init(&s->qmtx, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->qcv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->families = o.families != 0
 	                  ? o.families
 	                  : SECSTAT_FAMILY_IPSEC | SECSTAT_FAMILY_IKE |
@@ -959,6 +1135,8 @@ secstat_subscribe(secstat_subscription **sp,
 		pthread_mutex_destroy(&s->mtx);
 		pthread_mutex_destroy(&s->rmtx);
 		pthread_cond_destroy(&s->rcv);
+		pthread_mutex_destroy(&s->qmtx);
+		pthread_cond_destroy(&s->qcv);
 		free(s);
 		return error_from_nng(rv, ERROR_STAGE_DIAL);
 	}
@@ -968,8 +1146,11 @@ secstat_subscribe(secstat_subscription **sp,
 		goto fail;
 	}
 	s->n = n;
-	if ((rv = nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, TICK_MS)) !=
-	        0 ||
+	if ((rv = nng_aio_alloc(&s->raio, recv_done, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event,
+	                          s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event,
+	                          s)) != 0 ||
 	    (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
 	                              SECSTAT_REPLY_MAX_BYTES)) != 0 ||
 	    (rv = nng_socket_set_int(s->sock, NNG_OPT_RECVBUF,
@@ -1004,6 +1185,8 @@ secstat_subscribe(secstat_subscription **sp,
 			status = error_from_nng(rv, ERROR_STAGE_DIAL);
 			goto fail;
 		}
+		h->dialer = d;
+		h->dialing = true;
 		h->dialer_id = nng_dialer_id(d);
 		s->map[i].id = h->dialer_id;
 		s->map[i].host = i;
