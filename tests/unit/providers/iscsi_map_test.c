@@ -636,6 +636,38 @@ test_join_nothing_matches(void **st)
 	stats_tree_release(&t);
 }
 
+/* An IKE_SA with the portal itself (host-to-host) matches by address even
+ * before it has a CHILD_SA; one with another peer does not. */
+static void
+add_ike_only(struct stats_tree *t)
+{
+	Secstat__V1__IkeSaDetail *ike = stats_tree_add_ike_sa(t);
+
+	ike->source = "vici";
+	ike->local_address = INI;
+	ike->remote_address = TGT;
+	ike = stats_tree_add_ike_sa(t);
+	ike->source = "vici";
+	ike->local_address = INI;
+	ike->remote_address = "198.51.100.9";
+	stats_tree_add_child_sa(t, ike)->remote_address = "198.51.100.9";
+}
+
+static void
+test_join_ike_by_address(void **st)
+{
+	struct stats_tree t;
+	Secstat__V1__IscsiHba *h = join(&t, add_ike_only);
+
+	(void)st;
+	assert_non_null(h->mm_ipsec_stats);
+	assert_true(h->mm_ipsec_stats->has_connection_list_size);
+	assert_int_equal(h->mm_ipsec_stats->connection_list_size, 0);
+	assert_non_null(h->qm_ipsec_stats);
+	assert_int_equal(h->qm_ipsec_stats->active_sa, 0);
+	stats_tree_release(&t);
+}
+
 int
 main(void)
 {
@@ -653,6 +685,7 @@ main(void)
 	    cmocka_unit_test(test_join_transport),
 	    cmocka_unit_test(test_join_tunnel_and_ike),
 	    cmocka_unit_test(test_join_nothing_matches),
+	    cmocka_unit_test(test_join_ike_by_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
