@@ -7,6 +7,7 @@
  */
 #include "aggregate.h"
 #include "error.h"
+#include "subscribe.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -384,6 +385,16 @@ apply_changed(ProtobufCMessage *s, const ProtobufCMessage *c)
 	return 0;
 }
 
+int
+subscribe_apply(ProtobufCMessage *state, const ProtobufCMessage *changed,
+                const ProtobufCMessage *removed)
+{
+	if (removed != NULL) {
+		apply_removed(state, removed);
+	}
+	return changed != NULL ? apply_changed(state, changed) : 0;
+}
+
 /* ---- states ---- */
 
 static const ProtobufCMessage *
@@ -471,10 +482,7 @@ state_apply(Secstat__V1__Reply *r, const Secstat__V1__Publish *p)
 	if (*slot == NULL) {
 		return ch != NULL || rm != NULL ? -EPROTO : 0;
 	}
-	if (rm != NULL) {
-		apply_removed(*slot, rm);
-	}
-	if (ch != NULL && apply_changed(*slot, ch) != 0) {
+	if (subscribe_apply(*slot, ch, rm) != 0) {
 		return -ENOMEM;
 	}
 	r->has_collected_unix_ms = p->has_collected_unix_ms;
