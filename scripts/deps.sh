@@ -16,6 +16,7 @@ test_pkgs=(
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	qemu-system-x86 busybox-static cpio kmod linux-image-amd64
 	open-iscsi util-linux file procps psmisc libcap2-bin
+	prometheus bash-completion man-db groff-base systemd
 )
 
 want=("${build_pkgs[@]}")
