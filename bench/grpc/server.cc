@@ -6,7 +6,7 @@
 // object, which gRPC serializes per response.
 //
 // secstat-bench-grpc-server --listen HOST:PORT --reply FILE
-//     [--tls-cert FILE --tls-key FILE]
+//     [--tls-cert FILE --tls-key FILE] [--api callback|sync]
 // Runs until SIGINT or SIGTERM.
 
 #include <csignal>
@@ -64,12 +64,34 @@ class Service final : public secstat::bench::SecstatBench::CallbackService
 	const secstat::v1::Reply &reply_;
 };
 
+// The same service on gRPC's synchronous API (a thread pool runs the
+// handlers), to check that the choice of API does not handicap gRPC.
+class SyncService final : public secstat::bench::SecstatBench::Service
+{
+      public:
+	explicit SyncService(const secstat::v1::Reply &reply) : reply_(reply)
+	{
+	}
+
+	grpc::Status Call(grpc::ServerContext *,
+	                  const secstat::v1::Request *req,
+	                  secstat::v1::Reply *resp) override
+	{
+		*resp = reply_;
+		resp->set_request_id(req->request_id());
+		return grpc::Status::OK;
+	}
+
+      private:
+	const secstat::v1::Reply &reply_;
+};
+
 } // namespace
 
 int
 main(int argc, char *argv[])
 {
-	std::string listen, reply_path, cert, key;
+	std::string listen, reply_path, cert, key, api = "callback";
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		std::string opt = argv[i];
@@ -81,6 +103,8 @@ main(int argc, char *argv[])
 			cert = argv[i + 1];
 		} else if (opt == "--tls-key") {
 			key = argv[i + 1];
+		} else if (opt == "--api") {
+			api = argv[i + 1];
 		} else {
 			std::cerr << "unknown option " << opt << "\n";
 			return 2;
@@ -121,9 +145,14 @@ main(int argc, char *argv[])
 	}
 
 	Service service(reply);
+	SyncService sync_service(reply);
 	grpc::ServerBuilder builder;
 	builder.AddListeningPort(listen, creds);
-	builder.RegisterService(&service);
+	if (api == "sync") {
+		builder.RegisterService(&sync_service);
+	} else {
+		builder.RegisterService(&service);
+	}
 	std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
 	if (!server) {
 		std::cerr << listen << ": cannot listen\n";
