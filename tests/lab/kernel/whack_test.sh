@@ -328,8 +328,8 @@ for via in "$L/usr/sbin/ipsec" "$WHACK"; do
 	if "$SECSTAT" help 2>&1 | grep -qw '^ *sa'; then
 		"$SECSTAT" -s $URL --dump sa >"$LAB_OUT/sa-$n.tsv" ||
 			lab_fail "secstat sa via $via"
-		got_in=$(awk -F'\t' '$2 ~ /ipsecSas\[0\]\.bytesIn$/ { print $3; exit }' "$LAB_OUT/sa-$n.tsv")
-		got_out=$(awk -F'\t' '$2 ~ /ipsecSas\[0\]\.bytesOut$/ { print $3; exit }' "$LAB_OUT/sa-$n.tsv")
+		got_in=$(awk -F'\t' '$2 ~ /(ipsecSas|childSas)\[0\]\.bytesIn$/ { print $3; exit }' "$LAB_OUT/sa-$n.tsv")
+		got_out=$(awk -F'\t' '$2 ~ /(ipsecSas|childSas)\[0\]\.bytesOut$/ { print $3; exit }' "$LAB_OUT/sa-$n.tsv")
 		# pluto's counters move with traffic only; none flowed since.
 		assert_eq "[$n] listing bytesIn = trafficstatus inBytes" "$tr_in" "$got_in"
 		assert_eq "[$n] listing bytesOut = trafficstatus outBytes" "$tr_out" "$got_out"
