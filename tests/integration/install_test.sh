@@ -48,6 +48,12 @@ start() {
 	fail "agent $name did not start"
 }
 
+# $1: SECSTAT_SANITIZE of the build. The installed library then needs
+# the sanitizer runtime, so the consumers are built with the same flags.
+san=()
+if [ "${1:-OFF}" = ON ]; then
+	san=(-fsanitize=address,undefined -fno-omit-frame-pointer)
+fi
 prefix=$work/prefix
 cmake --install "$SECSTAT_BUILD_DIR" --prefix "$prefix" >"$work/install.log" ||
 	{ cat "$work/install.log" >&2; fail "cmake --install"; }
@@ -78,12 +84,12 @@ real=$(readlink -f "$libdir/libsecstat.so")
 [ "$(basename "$real")" = "libsecstat.so.0.1.0" ] || fail "real library: $real"
 readelf -d "$real" | grep -q 'SONAME.*\[libsecstat.so.0\]' || fail "SONAME"
 # The library exports its API and the generated protobuf-c code, and
-# nothing of its internals.
+# nothing of its internals (ASan builds add their __odr_asan markers).
 nm -D --defined-only "$real" | awk '{print $3}' >"$work/syms"
 grep -qx secstat_fleet_query "$work/syms" || fail "secstat_fleet_query not exported"
 grep -qx secstat__v1__reply__unpack "$work/syms" || fail "generated unpack not exported"
 grep -qx secstat__v1__reply__descriptor "$work/syms" || fail "generated descriptor not exported"
-bad=$(grep -Ev '^(secstat_|secstat__v1__|Fwpm|IPsec|Ikeext|_init$|_fini$)' "$work/syms" || true)
+bad=$(grep -Ev '^(secstat_|secstat__v1__|Fwpm|IPsec|Ikeext|_init$|_fini$|__odr_asan[.])' "$work/syms" || true)
 [ -z "$bad" ] || fail "internal symbols exported: $(echo $bad | head -c 300)"
 [ "$("$prefix/bin/secstat" --version)" = "secstat 0.1.0" ] || fail "installed secstat --version"
 pkg-config --print-requires secstat | grep -q libprotobuf-c || fail "secstat.pc: Requires libprotobuf-c"
@@ -100,7 +106,8 @@ printf '%s gw-a\n%s gw-b\n' "$a" "$b" >"$work/hosts"
 
 # The example, built from a copy of its directory with its Makefile.
 cp -r "$SECSTAT_SOURCE_DIR/examples/noc-console" "$work/noc"
-make -C "$work/noc" >"$work/make.log" 2>&1 || { cat "$work/make.log" >&2; fail "noc-console: make"; }
+make -C "$work/noc" CFLAGS="-O2 -g -Wall -Wextra ${san[*]}" LDFLAGS="${san[*]}" \
+	>"$work/make.log" 2>&1 || { cat "$work/make.log" >&2; fail "noc-console: make"; }
 grep -q -- "-I$libdir/pkgconfig/../../include\|-I$prefix/include" "$work/make.log" ||
 	fail "noc-console not built with the installed prefix's flags"
 timeout 30 "$work/noc/noc-console" --once --hosts "$work/hosts" >"$work/noc.out" ||
@@ -153,12 +160,12 @@ main(int argc, char *argv[])
 }
 C
 # shellcheck disable=SC2046
-cc -Wall -Werror -o "$work/consumer" "$work/consumer.c" $(pkg-config --cflags --libs secstat) ||
+cc "${san[@]}" -Wall -Werror -o "$work/consumer" "$work/consumer.c" $(pkg-config --cflags --libs secstat) ||
 	fail "consumer: shared build"
 "$work/consumer" "$a" | grep -q '^secstat.v1.Reply inst-a [0-9]' || fail "consumer: shared run"
 static_libs=$(pkg-config --static --libs-only-l secstat | sed 's/-lsecstat//')
 # shellcheck disable=SC2046,SC2086
-cc -Wall -Werror -o "$work/consumer-static" "$work/consumer.c" \
+cc "${san[@]}" -Wall -Werror -o "$work/consumer-static" "$work/consumer.c" \
 	$(pkg-config --cflags secstat) "$libdir/libsecstat.a" $static_libs ||
 	fail "consumer: static build"
 ldd "$work/consumer-static" | grep -q libsecstat && fail "static consumer uses libsecstat.so"
@@ -176,7 +183,8 @@ target_link_libraries(consumer PRIVATE secstat::secstat)
 add_executable(consumer_static consumer.c)
 target_link_libraries(consumer_static PRIVATE secstat::secstat_static)
 CM
-cmake -S "$work/cm" -B "$work/cm/b" -DCMAKE_PREFIX_PATH="$prefix" >"$work/cm.log" 2>&1 &&
+cmake -S "$work/cm" -B "$work/cm/b" -DCMAKE_PREFIX_PATH="$prefix" \
+	-DCMAKE_C_FLAGS="${san[*]}" >"$work/cm.log" 2>&1 &&
 	cmake --build "$work/cm/b" >>"$work/cm.log" 2>&1 || { cat "$work/cm.log" >&2; fail "find_package build"; }
 LD_LIBRARY_PATH= "$work/cm/b/consumer" "$a" | grep -q ' inst-a ' ||
 	fail "find_package consumer (no LD_LIBRARY_PATH: the imported target's path)"
@@ -240,6 +248,16 @@ rc=0
 "$prefix/sbin/secstatd" --config "$work/bad2.conf" 2>"$work/err" || rc=$?
 [ $rc = 64 ] && grep -q "^$work/bad2.conf:2: collect-interval: " "$work/err" ||
 	fail "bad value: exit $rc, $(cat "$work/err")"
+# Every key of the example, uncommented, is accepted by the parser: the
+# agent gets past the configuration (exit 64 would be a parse error)
+# and fails, if at all, on what the values point to.
+sed -e 's/^#\([a-z-]* = \)/\1/' -e 's/^ipc-group = .*/ipc-group = 0/' \
+	"$prefix/etc/secstat/secstatd.conf" >"$work/all.conf"
+[ "$(grep -c '^[a-z-]* = ' "$work/all.conf")" -ge 29 ] || fail "example config: keys missing"
+rc=0
+timeout 5 "$prefix/sbin/secstatd" --config "$work/all.conf" 2>"$work/err" || rc=$?
+[ $rc != 64 ] || fail "a documented key is rejected: $(cat "$work/err")"
+grep -q 'unknown key' "$work/err" && fail "unknown key in the example: $(cat "$work/err")"
 # A second install keeps the administrator's config.
 echo "# edited" >>"$prefix/etc/secstat/secstatd.conf"
 cmake --install "$SECSTAT_BUILD_DIR" --prefix "$prefix" >/dev/null

@@ -150,6 +150,16 @@ start conf --config "$work/agent.conf"
 read -r status _ < <(get "http://127.0.0.1:$mport3/metrics" "$work/c.txt")
 [ "$status" = 200 ] || fail "metrics-listen from the config file: HTTP $status"
 grep -q 'hostname="prom-conf"' "$work/c.txt" || fail "config file agent: wrong identity"
+# SIGHUP (the reload of the config file and ACL) leaves the endpoint
+# serving.
+kill -HUP "${pids[-1]}"
+for _ in $(seq 100); do
+	grep -q 'reloaded\|not reloaded' "$work/conf.log" && break
+	sleep 0.05
+done
+read -r status _ < <(get "http://127.0.0.1:$mport3/metrics" "$work/c2.txt")
+[ "$status" = 200 ] || fail "after SIGHUP: HTTP $status"
+promtool check metrics <"$work/c2.txt" || fail "after SIGHUP: promtool"
 for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 :9450 '[::1' 'a:b:9450' 'host:x'; do
 	rc=0
 	"$SECSTATD" --metrics-listen "$bad" --provider sim 2>"$work/err" || rc=$?
