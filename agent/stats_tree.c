@@ -220,6 +220,17 @@ stats_tree_add_child_sa(struct stats_tree *t, Secstat__V1__IkeSaDetail *ike)
 	return sa;
 }
 
+Secstat__V1__TunnelDetail *
+stats_tree_add_tunnel(struct stats_tree *t)
+{
+	Secstat__V1__TunnelDetail *tun = arena_alloc(&t->arena, sizeof(*tun));
+
+	secstat__v1__tunnel_detail__init(tun);
+	*push_slot(&t->arena, (void ***)&t->sa_response.tunnels,
+	           &t->sa_response.n_tunnels) = tun;
+	return tun;
+}
+
 Secstat__V1__ConnectionDetail *
 stats_tree_add_connection(struct stats_tree *t)
 {

@@ -124,6 +124,8 @@ Secstat__V1__IpsecSaDetail *stats_tree_add_ipsec_sa(struct stats_tree *t);
 Secstat__V1__IpsecSaDetail *
 stats_tree_add_child_sa(struct stats_tree *t, Secstat__V1__IkeSaDetail *ike);
 Secstat__V1__ConnectionDetail *stats_tree_add_connection(struct stats_tree *t);
+/* Appends an empty per-tunnel totals entry (same string rule). */
+Secstat__V1__TunnelDetail *stats_tree_add_tunnel(struct stats_tree *t);
 
 /* Records that the traffic of the SA with this SPI is in the tree. */
 void stats_tree_note_spi(struct stats_tree *t, uint32_t spi);

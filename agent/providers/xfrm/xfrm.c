@@ -405,7 +405,13 @@ collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 		tr->encrypting = tun->encrypting;
 		tr->authenticating = tun->authenticating;
 		tr->offloaded = tun->offloaded;
+		tr->has_sel = tun->has_sel;
+		tr->sel = tun->sel;
 		tr->total = sums[i];
+		tr->added = tun->added;
+		tr->deleted = tun->deleted;
+		tr->rekeys = tun->rekeys;
+		tr->live = tun->live_complete;
 	}
 	free(sums);
 	r->n_tuns = n->totals.n_tunnels;
@@ -789,6 +795,172 @@ add_mib(struct stats_tree *t, const struct xfrm_ns_rec *r,
 	ns->n_xfrm_mib = r->n_mib;
 }
 
+/* A tunnel as seen from this host: the SAs of one direction and of the
+ * other direction of the same pair have the same key. */
+struct pair_key {
+	uint32_t reqid;
+	uint16_t family;
+	uint8_t proto;
+	uint8_t dir; /* sorts IN before OUT within a pair; not compared */
+	xfrm_address_t local;
+	xfrm_address_t remote;
+	size_t idx; /* into r->tuns */
+};
+
+static int
+pair_cmp_key(const struct pair_key *a, const struct pair_key *b)
+{
+	int c;
+
+	if (a->reqid != b->reqid) {
+		return a->reqid < b->reqid ? -1 : 1;
+	}
+	if (a->family != b->family) {
+		return a->family < b->family ? -1 : 1;
+	}
+	if (a->proto != b->proto) {
+		return a->proto < b->proto ? -1 : 1;
+	}
+	if ((c = memcmp(&a->local, &b->local, sizeof(a->local))) != 0) {
+		return c;
+	}
+	return memcmp(&a->remote, &b->remote, sizeof(a->remote));
+}
+
+static int
+pair_cmp(const void *pa, const void *pb)
+{
+	const struct pair_key *a = pa;
+	const struct pair_key *b = pb;
+	int c = pair_cmp_key(a, b);
+
+	if (c != 0) {
+		return c;
+	}
+	return a->dir != b->dir ? (a->dir < b->dir ? -1 : 1) : 0;
+}
+
+static void
+tunnel_side(Secstat__V1__TunnelDetail *d, const struct xfrm_tun_rec *tun)
+{
+	uint64_t replay = tun->total.replay + tun->total.replay_window_drops;
+
+	if (tun->key.dir == XFRM_DIR_IN) {
+		TREE_ADD(d, bytes_in, tun->total.bytes);
+		TREE_ADD(d, packets_in, tun->total.packets);
+	} else {
+		TREE_ADD(d, bytes_out, tun->total.bytes);
+		TREE_ADD(d, packets_out, tun->total.packets);
+	}
+	TREE_ADD(d, sas_added, tun->added);
+	TREE_ADD(d, sas_deleted, tun->deleted);
+	/* One rekey of a pair replaces an SA in each direction: the pair
+	 * counts it once. */
+	if (!d->has_rekeys || tun->rekeys > d->rekeys) {
+		TREE_SET(d, rekeys, tun->rekeys);
+	}
+	TREE_ADD(d, replay_failures, replay);
+	TREE_ADD(d, integrity_failures, tun->total.integrity_failed);
+	TREE_ADD(d, active_sas, tun->live);
+	if (tun->encrypting || (d->has_encrypted && d->encrypted)) {
+		TREE_SET(d, encrypted, 1);
+	} else {
+		TREE_SET(d, encrypted, 0);
+	}
+}
+
+/* `tun` is the direction whose properties describe the entry (the
+ * outbound one of a pair: the latest SA the host itself sends with). */
+static Secstat__V1__TunnelDetail *
+tunnel_entry(struct stats_tree *t, const struct xfrm_ns_rec *r,
+             const struct xfrm_tun_rec *tun)
+{
+	Secstat__V1__TunnelDetail *d = stats_tree_add_tunnel(t);
+	bool in = tun->key.dir == XFRM_DIR_IN;
+	char buf[INET6_ADDRSTRLEN + 32];
+	const char *name;
+
+	d->source = "xfrm";
+	d->netns = arena_strdup(&t->arena, r->name);
+	TREE_SET(d, reqid, tun->key.reqid);
+	if ((name = xfrm_parse_mode_name(tun->mode)) != NULL) {
+		d->mode = (char *)name;
+	}
+	if ((name = xfrm_parse_proto_name(tun->key.proto)) != NULL) {
+		d->protocol = (char *)name;
+	}
+	d->local_address =
+	    arena_strdup(&t->arena, xfrm_parse_addr_str(tun->key.family,
+	                                                in ? &tun->key.daddr
+	                                                   : &tun->key.saddr,
+	                                                buf, sizeof(buf)));
+	d->remote_address =
+	    arena_strdup(&t->arena, xfrm_parse_addr_str(tun->key.family,
+	                                                in ? &tun->key.saddr
+	                                                   : &tun->key.daddr,
+	                                                buf, sizeof(buf)));
+	if (tun->has_sel) {
+		d->n_local_ts = d->n_remote_ts = 1;
+		d->local_ts =
+		    one_string(t, xfrm_parse_selector_str(&tun->sel, !in, buf,
+		                                          sizeof(buf)));
+		d->remote_ts =
+		    one_string(t, xfrm_parse_selector_str(&tun->sel, in, buf,
+		                                          sizeof(buf)));
+	}
+	return d;
+}
+
+void
+xfrm_add_tunnels(struct stats_tree *t, const struct xfrm_ns_rec *r)
+{
+	struct pair_key *keys;
+
+	if (r->n_tuns == 0) {
+		return;
+	}
+	keys = calloc(r->n_tuns, sizeof(*keys));
+	if (keys == NULL) {
+		return; /* the listing goes without tunnels this time */
+	}
+	for (size_t i = 0; i < r->n_tuns; i++) {
+		const struct xfrm_tunnel_key *k = &r->tuns[i].key;
+		bool in = k->dir == XFRM_DIR_IN;
+		size_t alen = k->family == AF_INET ? 4 : 16;
+
+		/* calloc zeroed the key: unused address bytes compare
+		 * equal. */
+		keys[i].reqid = k->reqid;
+		keys[i].family = k->family;
+		keys[i].proto = k->proto;
+		keys[i].dir = k->dir;
+		memcpy(&keys[i].local, in ? &k->daddr : &k->saddr, alen);
+		memcpy(&keys[i].remote, in ? &k->saddr : &k->daddr, alen);
+		keys[i].idx = i;
+	}
+	qsort(keys, r->n_tuns, sizeof(*keys), pair_cmp);
+	for (size_t i = 0; i < r->n_tuns;) {
+		const struct xfrm_tun_rec *a = &r->tuns[keys[i].idx];
+		const struct xfrm_tun_rec *b = NULL;
+		Secstat__V1__TunnelDetail *d;
+
+		/* Sorted IN before OUT: a pair is two neighbours. */
+		if (i + 1 < r->n_tuns &&
+		    pair_cmp_key(&keys[i], &keys[i + 1]) == 0 &&
+		    keys[i].dir == XFRM_DIR_IN &&
+		    keys[i + 1].dir == XFRM_DIR_OUT) {
+			b = &r->tuns[keys[i + 1].idx];
+		}
+		d = tunnel_entry(t, r, b != NULL && b->has_sel ? b : a);
+		tunnel_side(d, a);
+		if (b != NULL) {
+			tunnel_side(d, b);
+		}
+		i += b != NULL ? 2 : 1;
+	}
+	free(keys);
+}
+
 void
 xfrm_contribute(const void *records, struct stats_tree *t)
 {
@@ -828,6 +1000,7 @@ xfrm_contribute(const void *records, struct stats_tree *t)
 				add_mib(t, r, ns);
 			}
 		}
+		xfrm_add_tunnels(t, r);
 		for (size_t k = 0; k < r->n_sas; k++) {
 			const struct xfrm_sa *sa = &r->sas[k].sa;
 

@@ -36,7 +36,15 @@ struct xfrm_tun_rec {
 	bool encrypting;
 	bool authenticating;
 	bool offloaded;
+	bool has_sel; /* sel: the selector of its latest SA */
+	struct xfrm_selector sel;
 	struct xfrm_counts total;
+	/* Its SAs added, deleted and rekeyed since the agent started, and
+	 * its complete SAs in the SAD now. */
+	uint64_t added;
+	uint64_t deleted;
+	uint64_t rekeys;
+	uint64_t live;
 };
 
 struct xfrm_mib_rec {
@@ -83,6 +91,12 @@ extern const struct provider_ops xfrm_provider;
 /* activeTunnels of one namespace: distinct (reqid, family, unordered
  * pair of outer addresses) over its complete tunnel-mode ESP/AH SAs. */
 uint64_t xfrm_active_tunnels(const struct xfrm_ns_rec *r);
+
+/* Appends one TunnelDetail per tunnel of the namespace to the listing,
+ * a tunnel's inbound and outbound directions merged into one entry when
+ * they form a pair (same reqid, family and protocol; the outbound
+ * direction's source is the inbound one's destination and vice versa). */
+void xfrm_add_tunnels(struct stats_tree *t, const struct xfrm_ns_rec *r);
 
 /* The contribute op, for tests. */
 void xfrm_contribute(const void *records, struct stats_tree *tree);

@@ -336,6 +336,8 @@ tunnel_props(struct xfrm_tunnel *tun, const struct xfrm_sa *sa)
 	    sa->proto == IPPROTO_AH || sa->aead[0] != '\0' ||
 	    (sa->auth[0] != '\0' && strstr(sa->auth, "digest_null") == NULL);
 	tun->offloaded = sa->offloaded;
+	tun->sel = sa->sel;
+	tun->has_sel = true;
 }
 
 static bool
@@ -443,6 +445,7 @@ live_retire(struct xfrm_totals *t, struct xfrm_live *l,
 	}
 	if (counted) {
 		t->deleted++;
+		tun->deleted++;
 	}
 	/* A larval SA never counted as added is not counted as deleted
 	 * either; its tombstone is marked counted so no DELSA counts it. */
@@ -462,9 +465,11 @@ count_add(struct xfrm_totals *t, struct xfrm_live *l)
 	}
 	l->counted_add = true;
 	t->added++;
+	t->tunnels[l->tunnel].added++;
 	/* live_complete includes l itself. */
 	if (t->tunnels[l->tunnel].live_complete > 1) {
 		t->rekeys++;
+		t->tunnels[l->tunnel].rekeys++;
 	}
 }
 
@@ -640,6 +645,7 @@ event_gone(struct xfrm_totals *t, const struct xfrm_sa *ev, enum xfrm_dir dir)
 		if (!d->counted_delete) {
 			d->counted_delete = true;
 			t->deleted++;
+			t->tunnels[d->tunnel].deleted++;
 		}
 		return 0;
 	}
@@ -654,6 +660,7 @@ event_gone(struct xfrm_totals *t, const struct xfrm_sa *ev, enum xfrm_dir dir)
 	tunnel_props(&t->tunnels[tun], ev);
 	if (!xfrm_parse_is_larval(ev)) {
 		t->deleted++;
+		t->tunnels[tun].deleted++;
 	}
 	{
 		struct xfrm_live tmp = {

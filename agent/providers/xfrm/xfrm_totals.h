@@ -66,9 +66,15 @@ struct xfrm_tunnel {
 	bool encrypting;
 	bool authenticating; /* ESP with an integrity algorithm or AEAD, AH */
 	bool offloaded;
+	bool has_sel;
+	struct xfrm_selector sel;
 	struct xfrm_counts retired; /* final counters of its vanished SAs */
 	uint64_t sas_retired;
 	size_t live_complete; /* its complete SAs in the SAD now */
+	/* Its share of the event counters of struct xfrm_totals. */
+	uint64_t added;
+	uint64_t deleted;
+	uint64_t rekeys;
 };
 
 /* One SA the accounting currently believes to be in the SAD. */

@@ -108,6 +108,8 @@ fill_ns(struct xfrm_ns_rec *r, const char *name)
 		t->key.family = AF_INET;
 		t->key.proto = w->proto;
 		t->key.dir = (uint8_t)w->dir;
+		t->key.saddr = sa->saddr;
+		t->key.daddr = sa->daddr;
 		t->mode = w->mode;
 		t->encrypting = xfrm_parse_is_encrypting(sa);
 		t->authenticating = true;
@@ -116,9 +118,18 @@ fill_ns(struct xfrm_ns_rec *r, const char *name)
 		t->total.packets = w->bytes / 100;
 		t->total.replay = w->replay;
 		t->total.integrity_failed = w->integrity;
+		t->has_sel = true;
+		t->sel = sa->sel;
+		t->live = 1;
 		if (w->spi == 0x102) {
 			t->total.bytes += RETIRED_IN_BYTES;
 			t->total.replay += RETIRED_IN_REPLAY;
+		}
+		if (w->reqid == 1) {
+			/* One make-before-break rekey of the pair. */
+			t->added = 2;
+			t->deleted = 1;
+			t->rekeys = 1;
 		}
 		r->n_tuns++;
 	}
@@ -373,6 +384,103 @@ test_empty(void **state)
 	xfrm_records_free(rs);
 }
 
+/* One TunnelDetail per tunnel: the two directions of a pair merged,
+ * a lone direction alone (its other direction's counters absent). */
+static void
+test_tunnels(void **state)
+{
+	struct xfrm_records *rs = make_records(2);
+	struct stats_tree t;
+	const Secstat__V1__TunnelDetail *d;
+
+	(void)state;
+	stats_tree_init(&t);
+	xfrm_contribute(rs, &t);
+	/* Per namespace: reqid 1 pair, reqid 5 pair, reqid 7 AH inbound. */
+	assert_int_equal(t.sa_response.n_tunnels, 2 * 3);
+
+	d = t.sa_response.tunnels[0];
+	assert_string_equal(d->source, "xfrm");
+	assert_string_equal(d->netns, "");
+	assert_null(d->name);
+	assert_int_equal(d->reqid, 1);
+	assert_string_equal(d->mode, "transport");
+	assert_string_equal(d->protocol, "esp");
+	assert_string_equal(d->local_address, "10.0.0.1");
+	assert_string_equal(d->remote_address, "10.0.0.2");
+	assert_int_equal(d->n_local_ts, 1);
+	assert_string_equal(d->local_ts[0], "10.0.0.1/32");
+	assert_string_equal(d->remote_ts[0], "10.0.0.2/32");
+	assert_true(d->has_encrypted && d->encrypted);
+	/* Monotonic: the replaced inbound SA's traffic is in. */
+	assert_int_equal(d->bytes_in, 800 + RETIRED_IN_BYTES);
+	assert_int_equal(d->packets_in, 8);
+	assert_int_equal(d->bytes_out, 1000);
+	assert_int_equal(d->packets_out, 10);
+	assert_int_equal(d->sas_added, 4);
+	assert_int_equal(d->sas_deleted, 2);
+	assert_int_equal(d->rekeys, 1); /* once per pair, not per SA */
+	assert_int_equal(d->replay_failures, 3 + RETIRED_IN_REPLAY);
+	assert_int_equal(d->integrity_failures, 2);
+	assert_int_equal(d->active_sas, 2);
+
+	d = t.sa_response.tunnels[1];
+	assert_int_equal(d->reqid, 5);
+	assert_string_equal(d->mode, "tunnel");
+	assert_false(d->encrypted); /* null cipher */
+	assert_int_equal(d->bytes_in, 200);
+	assert_int_equal(d->bytes_out, 300);
+	assert_int_equal(d->rekeys, 0);
+	assert_int_equal(d->active_sas, 2);
+
+	d = t.sa_response.tunnels[2];
+	assert_int_equal(d->reqid, 7);
+	assert_string_equal(d->protocol, "ah");
+	assert_string_equal(d->local_address, "10.0.0.1");
+	assert_string_equal(d->remote_address, "10.0.0.2");
+	assert_string_equal(d->local_ts[0], "10.0.0.1/32");
+	assert_int_equal(d->bytes_in, 50);
+	assert_false(d->has_bytes_out);
+	assert_false(d->has_packets_out);
+	assert_int_equal(d->replay_failures, 1);
+	assert_int_equal(d->integrity_failures, 4);
+	assert_int_equal(d->active_sas, 1);
+
+	assert_string_equal(t.sa_response.tunnels[3]->netns, "left");
+	assert_int_equal(t.sa_response.tunnels[3]->reqid, 1);
+	stats_tree_finish(&t);
+	assert_int_equal(t.sa_response.n_tunnels, 6);
+	stats_tree_release(&t);
+	xfrm_records_free(rs);
+}
+
+/* Same reqid and addresses but another protocol, or the same direction
+ * twice with other peers: no pair. */
+static void
+test_tunnels_unpaired(void **state)
+{
+	struct xfrm_records *rs = make_records(1);
+	struct xfrm_ns_rec *r = &rs->ns[0];
+	struct stats_tree t;
+
+	(void)state;
+	/* Keep the reqid 1 pair and turn the inbound one into AH. */
+	r->n_tuns = 2;
+	r->tuns[1].key.proto = IPPROTO_AH;
+	stats_tree_init(&t);
+	xfrm_contribute(rs, &t);
+	assert_int_equal(t.sa_response.n_tunnels, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const Secstat__V1__TunnelDetail *d = t.sa_response.tunnels[i];
+
+		assert_int_equal(d->reqid, 1);
+		assert_true(d->has_bytes_in != d->has_bytes_out);
+		assert_int_equal(d->active_sas, 1);
+	}
+	stats_tree_release(&t);
+	xfrm_records_free(rs);
+}
+
 int
 main(void)
 {
@@ -382,6 +490,8 @@ main(void)
 	    cmocka_unit_test(test_namespaces),
 	    cmocka_unit_test(test_failed_namespace),
 	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_tunnels),
+	    cmocka_unit_test(test_tunnels_unpaired),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,29 @@ run_step(struct xfrm_totals *t, const struct step *st)
 	}
 }
 
+/* The per-tunnel event counters add up to the provider-wide ones, and
+ * a tunnel's live count is what the live table holds for it. */
+static void
+check_tunnel_shares(const struct xfrm_totals *t)
+{
+	uint64_t added = 0, deleted = 0, rekeys = 0;
+
+	for (size_t i = 0; i < t->n_tunnels; i++) {
+		size_t live = 0;
+
+		added += t->tunnels[i].added;
+		deleted += t->tunnels[i].deleted;
+		rekeys += t->tunnels[i].rekeys;
+		for (size_t k = 0; k < t->n_live; k++) {
+			live += t->live[k].tunnel == i && t->live[k].complete;
+		}
+		assert_int_equal(t->tunnels[i].live_complete, live);
+	}
+	assert_int_equal(added, t->added);
+	assert_int_equal(deleted, t->deleted);
+	assert_int_equal(rekeys, t->rekeys);
+}
+
 static void
 test_scenarios(void **state)
 {
@@ -310,6 +333,7 @@ test_scenarios(void **state)
 			assert_int_equal(t.added, st->added);
 			assert_int_equal(t.deleted, st->deleted);
 			assert_int_equal(t.rekeys, st->rekeys);
+			check_tunnel_shares(&t);
 		}
 		assert_int_equal(c.packets, sc->t1_packets);
 		assert_int_equal(c.replay, sc->t1_replay);
@@ -494,6 +518,7 @@ test_churn(void **state)
 	              (unsigned long long)t.rekeys);
 	assert_true(dumps > 100);
 	assert_int_equal(t.n_tunnels, CHURN_TUNNELS);
+	check_tunnel_shares(&t);
 	xfrm_totals_fini(&t);
 }
 
