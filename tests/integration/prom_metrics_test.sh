@@ -109,8 +109,34 @@ grep -q 'milliseconds\|_ms[_ {]' "$work/m.txt" && fail "a non-base unit leaked i
 # Scrapes between two snapshots come from the cache: byte-identical.
 get "$url" "$work/m2.txt" >/dev/null
 cmp -s "$work/m.txt" "$work/m2.txt" || fail "two scrapes of one snapshot differ"
+# Concurrent scrapes: all served, all the same text.
+python3 - "$url" <<'PY' || fail "concurrent scrapes"
+import sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+def get(_):
+    r = urllib.request.urlopen(sys.argv[1], timeout=10)
+    return r.status, r.read()
+with ThreadPoolExecutor(16) as ex:
+    res = list(ex.map(get, range(64)))
+assert all(s == 200 for s, _ in res), [s for s, _ in res]
+assert len({b for _, b in res}) == 1, "scrapes of one snapshot differ"
+PY
 read -r status _ < <(get "http://127.0.0.1:$mport/other" "$work/x")
 [ "$status" = 404 ] || fail "GET /other: HTTP $status, expected 404"
+
+# A new snapshot invalidates the cache: with a short collect interval
+# the collection time moves between scrapes.
+rpc4=tcp://127.0.0.1:$(free_port)
+mport4=$(free_port)
+start fast --provider sim --hostname prom-fast --listen "$rpc4" \
+	--allow-loopback-insecure --collect-interval 100 \
+	--metrics-listen "127.0.0.1:$mport4"
+get "http://127.0.0.1:$mport4/metrics" "$work/f1.txt" >/dev/null
+sleep 0.5
+get "http://127.0.0.1:$mport4/metrics" "$work/f2.txt" >/dev/null
+t1=$(sed -n 's/^secstat_collected_timestamp_seconds //p' "$work/f1.txt" | tr -d .)
+t2=$(sed -n 's/^secstat_collected_timestamp_seconds //p' "$work/f2.txt" | tr -d .)
+[ -n "$t1" ] && [ "$t2" -gt "$t1" ] || fail "cached text outlived its snapshot ($t1, $t2)"
 
 # A real provider over a recorded procfs tree: what procfs cannot fill
 # stays absent (no aggregate SA gauges, no traffic), the XFRM MIB
