@@ -91,8 +91,7 @@ warn_loopback_insecure(const struct agent_config *cfg)
  * one, not kept: an operator who just revoked a client must not have it
  * silently keep its rights because of a typo. */
 static void
-reload(int argc, char *argv[], struct agent_config *cfg,
-       struct server *server)
+reload(int argc, char *argv[], struct agent_config *cfg, struct server *server)
 {
 	struct agent_config next;
 	struct acl *a;
@@ -140,6 +139,7 @@ run(int argc, char *argv[], struct agent_config *cfg,
 	struct collector *collector = NULL;
 	struct server *server = NULL;
 	struct publisher *publisher = NULL;
+	struct server_security sec;
 	struct metrics *metrics = NULL;
 	struct snapshot_source src;
 	uint8_t *caps = NULL;
@@ -190,16 +190,16 @@ run(int argc, char *argv[], struct agent_config *cfg,
 	if ((rv = server_create(&server, collector)) != 0) {
 		goto out;
 	}
+	sec = (struct server_security){
+	    .tls = {.cert_file = cfg->tls_cert,
+	            .key_file = cfg->tls_key,
+	            .ca_file = cfg->tls_ca,
+	            .insecure = cfg->insecure,
+	            .recv_max = METHODS_MAX_REQUEST_BYTES,
+	            .ipc_gid = cfg->ipc_gid},
+	    .max_connections = cfg->max_connections,
+	};
 	{
-		struct server_security sec = {
-		    .tls = {.cert_file = cfg->tls_cert,
-		            .key_file = cfg->tls_key,
-		            .ca_file = cfg->tls_ca,
-		            .insecure = cfg->insecure,
-		            .recv_max = METHODS_MAX_REQUEST_BYTES,
-		            .ipc_gid = cfg->ipc_gid},
-		    .max_connections = cfg->max_connections,
-		};
 		struct acl *a = load_acl(cfg);
 
 		if (a == NULL) {
@@ -231,6 +231,9 @@ run(int argc, char *argv[], struct agent_config *cfg,
 		    .heartbeat_ms = cfg->heartbeat_interval_ms,
 		    .full_every = cfg->full_every,
 		    .send_buffer = cfg->publish_sendbuf,
+		    .tls = &sec.tls,
+		    .pipe_cb = server_subscriber_pipe_event,
+		    .pipe_arg = server,
 		};
 
 		for (size_t i = 0; i < cfg->n_publish; i++) {

@@ -18,6 +18,7 @@
 #include "secstat/v1/service.pb-c.h"
 #include "secstat/v1/stream.pb-c.h"
 #include "snapshot.h"
+#include "tls.h"
 
 #define TOPIC_MAX 300
 
@@ -607,9 +608,29 @@ publisher_create(struct publisher **pp, struct collector *c,
 		log_warning("publisher: send buffer %u not set: %s",
 		            p->params.send_buffer, nng_strerror(rv));
 	}
+	if (p->params.pipe_cb != NULL &&
+	    ((rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_PRE,
+	                           p->params.pipe_cb, p->params.pipe_arg)) !=
+	         0 ||
+	     (rv = nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST,
+	                           p->params.pipe_cb, p->params.pipe_arg)) !=
+	         0)) {
+		log_err("publisher: pipe notifications: %s", nng_strerror(rv));
+		publisher_destroy(p);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < p->params.n_urls; i++) {
-		if ((rv = nng_listen(p->sock, p->params.urls[i], NULL, 0)) !=
-		    0) {
+		if (p->params.tls != NULL) {
+			nng_listener l;
+			enum acl_transport t;
+
+			if ((rv = tls_listen(p->sock, p->params.urls[i],
+			                     p->params.tls, &l, &t)) != 0) {
+				publisher_destroy(p);
+				return rv;
+			}
+		} else if ((rv = nng_listen(p->sock, p->params.urls[i], NULL,
+		                            0)) != 0) {
 			log_err("publisher: cannot listen on %s: %s",
 			        p->params.urls[i], nng_strerror(rv));
 			publisher_destroy(p);

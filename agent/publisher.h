@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "arena.h"
@@ -34,6 +35,13 @@ struct publisher_params {
 	unsigned heartbeat_ms; /* longest silence per topic */
 	unsigned full_every;   /* a full message at least every N */
 	unsigned send_buffer;  /* per-subscriber queue (NNG_OPT_SENDBUF) */
+	/* Listener policy (tls.h: TLS, loopback check, size limit); NULL:
+	 * plain nng_listen(). */
+	const struct tls_policy *tls;
+	/* Called for NNG_PIPE_EV_ADD_PRE and _REM_POST of every subscriber
+	 * connection (admission control, server.h); NULL: none. */
+	nng_pipe_cb pipe_cb;
+	void *pipe_arg;
 };
 
 /* Opens the socket and its listeners ("publishing on URL" logged).

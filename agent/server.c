@@ -14,6 +14,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "acl.h"
@@ -63,6 +64,8 @@ struct server_ctx {
 struct server_listener {
 	int id;
 	enum acl_transport transport;
+	nng_listener l;
+	char url[512];
 };
 
 struct server {
@@ -73,9 +76,16 @@ struct server {
 	struct server_security sec;
 	struct server_listener listeners[SERVER_LISTENERS_MAX];
 	size_t n_listeners; /* written before server_start() only */
+	nng_mtx *listeners_mtx; /* ids change when the watchdog restarts one */
+	/* The ipc watchdog (see ipc_watchdog()). */
+	nng_thread *watchdog;
+	nng_mtx *wd_mtx;
+	nng_cv *wd_cv;
+	bool wd_stop;
 	nng_mtx *acl_mtx;
 	struct acl *acl; /* under acl_mtx; replaced whole on reload */
 	atomic_uint pipes; /* connections, counted by pipe notifications */
+	atomic_uint sub_pipes; /* PUB subscribers, the same way */
 	atomic_uint_fast64_t refused_pipes;
 	/* Denial log rate limit: at most SERVER_DENY_LOG_PER_S a second. */
 	atomic_uint_fast64_t deny_second;
@@ -345,17 +355,20 @@ salvage_request_id(struct server_ctx *x, const uint8_t *p, size_t len)
 }
 
 static enum acl_transport
-pipe_transport(const struct server *s, nng_pipe p)
+pipe_transport(struct server *s, nng_pipe p)
 {
 	int id = nng_listener_id(nng_pipe_listener(p));
+	/* Not one of ours: the least trusted transport. */
+	enum acl_transport t = ACL_TRANSPORT_TCP;
 
+	nng_mtx_lock(s->listeners_mtx);
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		if (s->listeners[i].id == id) {
-			return s->listeners[i].transport;
+			t = s->listeners[i].transport;
 		}
 	}
-	/* Not one of ours: treat as the least trusted transport. */
-	return ACL_TRANSPORT_TCP;
+	nng_mtx_unlock(s->listeners_mtx);
+	return t;
 }
 
 /* Logs a denial, at most SERVER_DENY_LOG_PER_S a second so that a
@@ -593,6 +606,66 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
+void
+server_subscriber_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct server *s = arg;
+	struct acl_peer peer = {0};
+	struct acl_decision d;
+	char addr[80];
+	uint64_t uid, gid;
+	bool verified, ok;
+
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&s->sub_pipes, 1);
+		return;
+	}
+	if (ev != NNG_PIPE_EV_ADD_PRE) {
+		return;
+	}
+	if (atomic_fetch_add(&s->sub_pipes, 1) >= s->sec.max_connections) {
+		log_warning("publisher: %u subscribers connected, the "
+		            "--max-connections limit: refusing more",
+		            s->sec.max_connections);
+		nng_pipe_close(p);
+		return;
+	}
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 &&
+	    nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &gid) == 0) {
+		peer.transport = ACL_TRANSPORT_IPC;
+		peer.has_cred = true;
+		peer.uid = (uint32_t)uid;
+		peer.gid = (uint32_t)gid;
+		snprintf(addr, sizeof(addr), "ipc");
+		nng_mtx_lock(s->acl_mtx);
+		ok = acl_check(s->acl, &peer, 0, &d);
+		nng_mtx_unlock(s->acl_mtx);
+	} else {
+		/* The TLS handshake (client certificate required) is over
+		 * before a pipe exists; an unverified TLS pipe cannot occur,
+		 * but is refused all the same. */
+		if (nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED, &verified) ==
+		        0 &&
+		    !verified) {
+			log_warning("publisher: refusing an unverified TLS "
+			            "subscriber");
+			nng_pipe_close(p);
+			return;
+		}
+		peer.has_addr = tls_pipe_addr(p, peer.addr, addr, sizeof(addr));
+		snprintf(d.who, sizeof(d.who), "subscriber");
+		nng_mtx_lock(s->acl_mtx);
+		ok = peer.has_addr && acl_subscriber_allowed(s->acl, peer.addr);
+		nng_mtx_unlock(s->acl_mtx);
+		snprintf(d.reason, sizeof(d.reason),
+		         "address not on the [subscribers] list");
+	}
+	if (!ok) {
+		log_denial(s, &d, addr, "(subscribe)");
+		nng_pipe_close(p);
+	}
+}
+
 int
 server_create(struct server **sp, struct collector *c)
 {
@@ -615,6 +688,9 @@ server_create(struct server **sp, struct collector *c)
 	    .max_connections = SERVER_DEFAULT_MAX_CONNECTIONS,
 	};
 	if ((rv = nng_mtx_alloc(&s->acl_mtx)) != 0 ||
+	    (rv = nng_mtx_alloc(&s->listeners_mtx)) != 0 ||
+	    (rv = nng_mtx_alloc(&s->wd_mtx)) != 0 ||
+	    (rv = nng_cv_alloc(&s->wd_cv, s->wd_mtx)) != 0 ||
 	    (s->acl = acl_default(false)) == NULL) {
 		log_err("server: out of memory");
 		server_destroy(s);
@@ -667,9 +743,14 @@ server_listen(struct server *s, const char *url)
 	if ((rv = tls_listen(s->sock, url, &s->sec.tls, &l, &t)) != 0) {
 		return rv;
 	}
+	nng_mtx_lock(s->listeners_mtx);
 	s->listeners[s->n_listeners].id = nng_listener_id(l);
 	s->listeners[s->n_listeners].transport = t;
+	s->listeners[s->n_listeners].l = l;
+	snprintf(s->listeners[s->n_listeners].url,
+	         sizeof(s->listeners[s->n_listeners].url), "%s", url);
 	s->n_listeners++;
+	nng_mtx_unlock(s->listeners_mtx);
 	log_info("listening on %s", url);
 	return 0;
 }
@@ -698,14 +779,104 @@ server_set_acl(struct server *s, struct acl *acl)
 	acl_free(old);
 }
 
+/* True when the agent answers a request through its own listener at
+ * `url` within SERVER_IPC_PROBE_TIMEOUT_MS. */
+static bool
+probe(const char *url)
+{
+	/* Request {request_id: 1, method: "GetHostInfo"}. */
+	static const uint8_t req[] = {0x08, 0x01, 0x12, 0x0b, 'G', 'e', 't',
+	                              'H',  'o',  's',  't',  'I',  'n', 'f',
+	                              'o'};
+	nng_socket sock;
+	nng_msg *msg = NULL;
+	bool ok = false;
+
+	if (nng_req0_open(&sock) != 0) {
+		return true; /* cannot tell: do not restart anything */
+	}
+	if (nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO,
+	                      SERVER_IPC_PROBE_TIMEOUT_MS) == 0 &&
+	    nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO,
+	                      SERVER_IPC_PROBE_TIMEOUT_MS) == 0 &&
+	    nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME,
+	                      NNG_DURATION_INFINITE) == 0 &&
+	    nng_dial(sock, url, NULL, 0) == 0 &&
+	    nng_send(sock, (void *)req, sizeof(req), 0) == 0 &&
+	    nng_recvmsg(sock, &msg, 0) == 0) {
+		ok = true;
+		nng_msg_free(msg);
+	}
+	nng_close(sock);
+	return ok;
+}
+
+/*
+ * nng 1.5.2's ipc listener stops handing over new connections for good
+ * once a peer hangs up in the middle of the connection handshake (the
+ * error reaches nng's accept loop as if the listener had been closed):
+ * one `connect(); close()` by any local user would end the agent's ipc
+ * service. The watchdog asks each ipc listener a question every
+ * SERVER_IPC_PROBE_MS and, when no answer comes, replaces the listener.
+ */
+static void
+ipc_watchdog(void *arg)
+{
+	struct server *s = arg;
+
+	nng_mtx_lock(s->wd_mtx);
+	while (!s->wd_stop) {
+		nng_cv_until(s->wd_cv, nng_clock() + SERVER_IPC_PROBE_MS);
+		if (s->wd_stop) {
+			break;
+		}
+		nng_mtx_unlock(s->wd_mtx);
+		for (size_t i = 0; i < s->n_listeners; i++) {
+			struct server_listener *sl = &s->listeners[i];
+			nng_listener l;
+			enum acl_transport t;
+
+			if (sl->transport != ACL_TRANSPORT_IPC ||
+			    probe(sl->url)) {
+				continue;
+			}
+			log_warning("server: %s stopped accepting "
+			            "connections: restarting it",
+			            sl->url);
+			nng_listener_close(sl->l);
+			if (tls_listen(s->sock, sl->url, &s->sec.tls, &l, &t) !=
+			    0) {
+				continue; /* logged; tried again next round */
+			}
+			nng_mtx_lock(s->listeners_mtx);
+			sl->l = l;
+			sl->id = nng_listener_id(l);
+			nng_mtx_unlock(s->listeners_mtx);
+		}
+		nng_mtx_lock(s->wd_mtx);
+	}
+	nng_mtx_unlock(s->wd_mtx);
+}
+
 int
 server_start(struct server *s)
 {
+	bool ipc = false;
+	int rv;
+
 	for (size_t i = 0; i < SERVER_CONTEXTS; i++) {
 		s->ctx[i].state = CTX_RECV;
 		recv_next(&s->ctx[i]);
 	}
 	s->started = true;
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		ipc = ipc || s->listeners[i].transport == ACL_TRANSPORT_IPC;
+	}
+	if (ipc &&
+	    (rv = nng_thread_create(&s->watchdog, ipc_watchdog, s)) != 0) {
+		log_err("server: watchdog: %s", nng_strerror(rv));
+		return errno_of(rv);
+	}
 	return 0;
 }
 
@@ -714,6 +885,13 @@ server_destroy(struct server *s)
 {
 	if (s == NULL) {
 		return;
+	}
+	if (s->watchdog != NULL) {
+		nng_mtx_lock(s->wd_mtx);
+		s->wd_stop = true;
+		nng_cv_wake(s->wd_cv);
+		nng_mtx_unlock(s->wd_mtx);
+		nng_thread_destroy(s->watchdog); /* joins */
 	}
 	/* Stop every context's aio while the socket is still open: this
 	 * waits for each callback, including any nng_ctx_send() it is still
@@ -743,6 +921,15 @@ server_destroy(struct server *s)
 	acl_free(s->acl);
 	if (s->acl_mtx != NULL) {
 		nng_mtx_free(s->acl_mtx);
+	}
+	if (s->listeners_mtx != NULL) {
+		nng_mtx_free(s->listeners_mtx);
+	}
+	if (s->wd_cv != NULL) {
+		nng_cv_free(s->wd_cv);
+	}
+	if (s->wd_mtx != NULL) {
+		nng_mtx_free(s->wd_mtx);
 	}
 	free(s);
 }

@@ -30,8 +30,12 @@ struct server;
 #define SERVER_MAX_DEADLINE_MS 60000
 /* A reply the client does not take within this is dropped and its
  * connection closed. */
-#define SERVER_SEND_TIMEOUT_MS 10000
+#define SERVER_SEND_TIMEOUT_MS 2000
 #define SERVER_LISTENERS_MAX   32
+/* The ipc listener watchdog (server.c, ipc_watchdog()): probe period
+ * and how long an answer may take. */
+#define SERVER_IPC_PROBE_MS         1000
+#define SERVER_IPC_PROBE_TIMEOUT_MS 1000
 /* Default of --max-connections. Memory is bounded by about this many
  * times (the request size limit + nng's per-connection state). */
 #define SERVER_DEFAULT_MAX_CONNECTIONS 2048
@@ -58,6 +62,17 @@ void server_set_security(struct server *s, const struct server_security *sec);
  * while requests are served. Until the first call the server holds
  * acl_default(false): root and the agent's own user over ipc:// only. */
 void server_set_acl(struct server *s, struct acl *acl);
+
+/*
+ * Admission of PUB subscribers (nng_pipe_cb for NNG_PIPE_EV_ADD_PRE and
+ * _REM_POST on the publisher's socket, `arg` the server). A subscriber
+ * sends nothing, so it cannot present a credential: it is admitted by
+ * what the connection proves. ipc://: a peer uid or gid with any right in
+ * the ACL. tls+tcp:// (the certificate already verified against the CA)
+ * and plain tcp://: a peer address on the ACL's [subscribers] list
+ * (loopback only without one). At most max_connections subscribers.
+ */
+void server_subscriber_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg);
 
 /* Adds a listener and starts it; logs "listening on URL". Returns 0 or
  * a negative errno-style value (the nng error is logged). */

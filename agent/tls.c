@@ -242,7 +242,14 @@ tls_listen(nng_socket sock, const char *url, const struct tls_policy *pol,
 		}
 		return rv == NNG_ENOTSUP ? -EPROTONOSUPPORT : -EINVAL;
 	}
-	rv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, pol->recv_max);
+	/* Not on ipc://: with a receive limit, nng 1.5.2's ipc transport
+	 * stops delivering requests from every later connection once one
+	 * peer has connected and hung up (any local user in the socket's
+	 * group could stop the agent's ipc service with one connect). The
+	 * 0660 socket mode and the group keep that listener to trusted
+	 * local users; docs/security.md. */
+	rv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ,
+	                           ipc ? 0 : pol->recv_max);
 	if (rv == 0 && cfg != NULL) {
 		rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
 	}

@@ -15,7 +15,7 @@ test_pkgs=(
 	libcmocka-dev valgrind clang libclang-rt-14-dev
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	qemu-system-x86 busybox-static cpio kmod linux-image-amd64
-	open-iscsi util-linux file procps psmisc libcap2-bin
+	open-iscsi util-linux file procps psmisc libcap2-bin openssl
 	prometheus bash-completion man-db groff-base systemd
 )
 
