@@ -631,10 +631,12 @@ is_confidential(const Secstat__V1__IpsecSaDetail *sa)
 	       strstr(sa->encryption_algorithm, "null") == NULL;
 }
 
+/* traffic: also add the SA's byte and drop counters (only when no
+ * per-tunnel totals are listed; they are counted from the tunnels). */
 static void
 add_sa(Secstat__V1__MsiscsiQmIpsecStats *qm,
        const Secstat__V1__IpsecSaDetail *sa, const char **tunnel_peers,
-       size_t *n_peers, size_t max_peers)
+       size_t *n_peers, size_t max_peers, bool traffic)
 {
 	bool ah = sa->protocol != NULL && strcmp(sa->protocol, "ah") == 0;
 	bool conf = is_confidential(sa);
@@ -657,6 +659,9 @@ add_sa(Secstat__V1__MsiscsiQmIpsecStats *qm,
 		if (!known && *n_peers < max_peers) {
 			tunnel_peers[(*n_peers)++] = sa->remote_address;
 		}
+	}
+	if (!traffic) {
+		return;
 	}
 	if (sa->has_bytes_out) {
 		if (conf) {
@@ -694,6 +699,127 @@ add_sa(Secstat__V1__MsiscsiQmIpsecStats *qm,
 	}
 }
 
+/* Whether a tunnel's traffic is the HBA's: the per-SA rule applied to
+ * the tunnel's latest selectors and outer addresses. */
+static bool
+tunnel_matches(const Secstat__V1__TunnelDetail *tun, const char *local,
+               const struct flow *flows, size_t n)
+{
+	Secstat__V1__IpsecSaDetail v;
+
+	secstat__v1__ipsec_sa_detail__init(&v);
+	v.netns = tun->netns;
+	v.mode = tun->mode;
+	v.protocol = tun->protocol;
+	v.local_address = tun->local_address;
+	v.remote_address = tun->remote_address;
+	v.local_ts = tun->local_ts;
+	v.n_local_ts = tun->n_local_ts;
+	v.remote_ts = tun->remote_ts;
+	v.n_remote_ts = tun->n_remote_ts;
+	return sa_matches(&v, local, flows, n);
+}
+
+/*
+ * Byte, drop and key-event sums over the matched tunnels' monotonic
+ * totals: they survive every rekey, unlike the current SAs' counters.
+ * The per-SA listing's sources each list a tunnel once (vici names the
+ * kernel's tunnel instead of adding its own), so no tunnel is counted
+ * twice. Returns the SAs created by IKE over the matched tunnels an IKE
+ * daemon owns (named), or -1 when none is known.
+ */
+static int64_t
+add_tunnels(const Secstat__V1__ListSecurityAssociationsResponse *sas,
+            Secstat__V1__MsiscsiQmIpsecStats *qm, const char *local,
+            const struct flow *flows, size_t n_flows)
+{
+	int64_t ike_added = -1;
+
+	for (size_t i = 0; i < sas->n_tunnels; i++) {
+		const Secstat__V1__TunnelDetail *tun = sas->tunnels[i];
+
+		/* Zero is an observation when some tunnel source counts. */
+		if (tun->has_sas_added) {
+			TREE_ADD(qm, key_additions, 0);
+		}
+		if (tun->has_sas_deleted) {
+			TREE_ADD(qm, key_deletions, 0);
+		}
+		if (tun->has_rekeys) {
+			TREE_ADD(qm, re_keys, 0);
+		}
+	}
+	for (size_t i = 0; i < sas->n_tunnels; i++) {
+		const Secstat__V1__TunnelDetail *tun = sas->tunnels[i];
+		bool ah =
+		    tun->protocol != NULL && strcmp(tun->protocol, "ah") == 0;
+		bool conf = tun->protocol != NULL &&
+		            strcmp(tun->protocol, "esp") == 0 &&
+		            tun->has_encrypted && tun->encrypted;
+		bool tunnel =
+		    tun->mode != NULL && strcmp(tun->mode, "tunnel") == 0;
+
+		if (!tunnel_matches(tun, local, flows, n_flows)) {
+			continue;
+		}
+		if (tun->has_bytes_out) {
+			if (conf) {
+				TREE_ADD(qm, confidential_bytes_sent,
+				         tun->bytes_out);
+			}
+			if (ah) {
+				TREE_ADD(qm, authenticated_bytes_sent,
+				         tun->bytes_out);
+			}
+			if (tunnel) {
+				TREE_ADD(qm, tunnel_bytes_sent, tun->bytes_out);
+			} else {
+				TREE_ADD(qm, transport_bytes_sent,
+				         tun->bytes_out);
+			}
+		}
+		if (tun->has_bytes_in) {
+			if (conf) {
+				TREE_ADD(qm, confidential_bytes_received,
+				         tun->bytes_in);
+			}
+			if (ah) {
+				TREE_ADD(qm, authenticated_bytes_received,
+				         tun->bytes_in);
+			}
+			if (tunnel) {
+				TREE_ADD(qm, tunnel_bytes_received,
+				         tun->bytes_in);
+			} else {
+				TREE_ADD(qm, transport_bytes_received,
+				         tun->bytes_in);
+			}
+		}
+		if (tun->has_integrity_failures) {
+			TREE_ADD(qm, packets_not_authenticated,
+			         tun->integrity_failures);
+		}
+		if (tun->has_replay_failures) {
+			TREE_ADD(qm, packets_with_replay_detection,
+			         tun->replay_failures);
+		}
+		if (tun->has_sas_added) {
+			TREE_ADD(qm, key_additions, tun->sas_added);
+		}
+		if (tun->has_sas_deleted) {
+			TREE_ADD(qm, key_deletions, tun->sas_deleted);
+		}
+		if (tun->has_rekeys) {
+			TREE_ADD(qm, re_keys, tun->rekeys);
+		}
+		if (tun->name != NULL && tun->has_sas_added) {
+			ike_added = (ike_added < 0 ? 0 : ike_added) +
+			            (int64_t)tun->sas_added;
+		}
+	}
+	return ike_added;
+}
+
 /* Whether an IPsec source contributed SAs (or an empty SA block) to this
  * tree: only then is "no SA matched" an observation rather than
  * ignorance. */
@@ -701,7 +827,7 @@ static bool
 have_ipsec_source(const struct stats_tree *t)
 {
 	return t->ipsec_sa.has_active_sas || t->sa_response.n_ipsec_sas > 0 ||
-	       t->sa_response.n_ike_sas > 0;
+	       t->sa_response.n_ike_sas > 0 || t->sa_response.n_tunnels > 0;
 }
 
 static void
@@ -715,6 +841,8 @@ map_ipsec(struct stats_tree *t, Secstat__V1__IscsiHba *hba, const char *local,
 	struct spi_list *seen;
 	const char *peers[64];
 	size_t n_peers = 0;
+	bool by_tunnel = sas->n_tunnels > 0;
+	int64_t ike_added = -1;
 
 	if (!have_ipsec_source(t)) {
 		return;
@@ -745,7 +873,7 @@ map_ipsec(struct stats_tree *t, Secstat__V1__IscsiHba *hba, const char *local,
 		    spi_seen(seen, sa->spi_out, false, true)) {
 			continue;
 		}
-		add_sa(qm, sa, peers, &n_peers, 64);
+		add_sa(qm, sa, peers, &n_peers, 64, !by_tunnel);
 	}
 	for (size_t i = 0; i < sas->n_ike_sas; i++) {
 		const Secstat__V1__IkeSaDetail *ike = sas->ike_sas[i];
@@ -772,7 +900,7 @@ map_ipsec(struct stats_tree *t, Secstat__V1__IscsiHba *hba, const char *local,
 			}
 			spi_seen(seen, sa->spi_in, true, true);
 			spi_seen(seen, sa->spi_out, false, true);
-			add_sa(qm, sa, peers, &n_peers, 64);
+			add_sa(qm, sa, peers, &n_peers, 64, !by_tunnel);
 		}
 		if (!ike_match && children == 0) {
 			continue;
@@ -783,6 +911,19 @@ map_ipsec(struct stats_tree *t, Secstat__V1__IscsiHba *hba, const char *local,
 			TREE_SET(mm, connection_list_size, 0);
 		}
 		TREE_ADD(mm, connection_list_size, ike->n_child_sas);
+	}
+	if (by_tunnel) {
+		ike_added = add_tunnels(sas, qm, local, flows, n_flows);
+	}
+	/* Quick-mode SAs IKE created for this HBA's traffic: the SAs added
+	 * to the matched tunnels an IKE daemon owns. */
+	if (ike_added >= 0) {
+		if (mm == NULL) {
+			mm = arena_alloc(&t->arena, sizeof(*mm));
+			secstat__v1__msiscsi_mm_ipsec_stats__init(mm);
+			TREE_SET(mm, connection_list_size, 0);
+		}
+		TREE_SET(mm, oakley_quick_mode, (uint64_t)ike_added);
 	}
 	TREE_SET(qm, active_tunnels, n_peers);
 	hba->qm_ipsec_stats = qm;

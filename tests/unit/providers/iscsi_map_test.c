@@ -668,6 +668,166 @@ test_join_ike_by_address(void **st)
 	stats_tree_release(&t);
 }
 
+/* A tunnel as the xfrm (or vici) provider lists it: monotonic totals. */
+static Secstat__V1__TunnelDetail *
+tunnel(struct stats_tree *t, const char *name, const char *mode,
+       const char *proto, bool encrypted, const char *local, const char *remote,
+       const char *lts, const char *rts, uint64_t out, uint64_t in,
+       uint64_t added)
+{
+	Secstat__V1__TunnelDetail *d = stats_tree_add_tunnel(t);
+
+	d->source = "xfrm";
+	d->netns = "";
+	d->name = (char *)name;
+	d->mode = (char *)mode;
+	d->protocol = (char *)proto;
+	TREE_SET(d, encrypted, encrypted);
+	d->local_address = (char *)local;
+	d->remote_address = (char *)remote;
+	d->n_local_ts = d->n_remote_ts = 1;
+	d->local_ts = arena_alloc(&t->arena, sizeof(char *));
+	d->remote_ts = arena_alloc(&t->arena, sizeof(char *));
+	d->local_ts[0] = (char *)lts;
+	d->remote_ts[0] = (char *)rts;
+	TREE_SET(d, bytes_out, out);
+	TREE_SET(d, bytes_in, in);
+	TREE_SET(d, sas_added, added);
+	TREE_SET(d, sas_deleted, added > 2 ? added - 2 : 0);
+	TREE_SET(d, rekeys, added > 2 ? (added - 2) / 2 : 0);
+	TREE_SET(d, integrity_failures, 7);
+	TREE_SET(d, replay_failures, 8);
+	return d;
+}
+
+/* The lab's SAs after a rekey: the current SAs' counters restarted, the
+ * tunnels' totals did not; the tunnels that must not match are those of
+ * the SAs that must not. */
+static void
+add_transport_tunnels(struct stats_tree *t)
+{
+	add_transport(t);
+	/* The ESP pair: 9000 bytes out and 10000 in on SAs replaced by one
+	 * rekey before the current ones. */
+	tunnel(t, NULL, "transport", "esp", true, INI, TGT, "0.0.0.0/0",
+	       "0.0.0.0/0", 10000, 12000, 4);
+	tunnel(t, NULL, "transport", "esp", true, INI, "198.51.100.9",
+	       "0.0.0.0/0", "0.0.0.0/0", 50, 0, 2);
+	tunnel(t, NULL, "transport", "esp", true, INI, TGT, "0.0.0.0/0",
+	       "0.0.0.0/0", 70, 0, 2)
+	    ->netns = "tgt";
+	tunnel(t, NULL, "transport", "ah", false, INI, TGT, "192.0.2.2/32",
+	       "192.0.2.1/32[tcp/3260]", 5, 0, 1);
+	tunnel(t, NULL, "transport", "esp", false, INI, TGT, "192.0.2.2/32",
+	       "192.0.2.1/32[tcp/3260]", 0, 6, 1);
+	tunnel(t, NULL, "transport", "esp", true, INI, TGT, "192.0.2.2/32",
+	       "192.0.2.1/32[tcp/22]", 9, 0, 1);
+}
+
+static void
+test_join_tunnel_totals(void **st)
+{
+	struct stats_tree t;
+	Secstat__V1__IscsiHba *h = join(&t, add_transport_tunnels);
+	Secstat__V1__MsiscsiQmIpsecStats *q = h->qm_ipsec_stats;
+
+	(void)st;
+	assert_non_null(q);
+	/* Gauges still from the SAs installed now. */
+	assert_int_equal(q->active_sa, 4);
+	assert_int_equal(q->active_tunnels, 0);
+	/* Sums from the tunnels: they did not drop at the rekey. */
+	assert_int_equal(q->confidential_bytes_sent, 10000);
+	assert_int_equal(q->confidential_bytes_received, 12000);
+	assert_int_equal(q->authenticated_bytes_sent, 5);
+	assert_int_equal(q->authenticated_bytes_received, 0);
+	assert_int_equal(q->transport_bytes_sent, 10005);
+	assert_int_equal(q->transport_bytes_received, 12006);
+	assert_int_equal(q->tunnel_bytes_sent, 0);
+	assert_int_equal(q->packets_not_authenticated, 3 * 7);
+	assert_int_equal(q->packets_with_replay_detection, 3 * 8);
+	assert_true(q->has_key_additions && q->key_additions == 4 + 1 + 1);
+	assert_true(q->has_key_deletions && q->key_deletions == 2);
+	assert_true(q->has_re_keys && q->re_keys == 1);
+	assert_false(q->has_bad_spi_packets);
+	assert_false(q->has_packets_not_decrypted);
+	/* No IKE daemon owns these tunnels. */
+	assert_null(h->mm_ipsec_stats);
+	stats_tree_release(&t);
+}
+
+/* Tunnel mode with IKE: the kernel's tunnel named by the daemon, and a
+ * daemon-only (userspace ESP) tunnel; the named tunnels' SAs are the
+ * quick-mode SAs IKE created for the HBA. */
+static void
+add_tunnel_and_ike_totals(struct stats_tree *t)
+{
+	add_tunnel_and_ike(t);
+	tunnel(t, "iscsi", "tunnel", "esp", true, "203.0.113.1", "203.0.113.2",
+	       "192.0.2.0/24", "192.0.2.0/24", 3000, 4000, 6);
+	tunnel(t, "iscsi-u", "tunnel", "esp", true, "203.0.113.1",
+	       "203.0.113.2", "192.0.2.0/24", "192.0.2.0/24", 30, 40, 2)
+	    ->source = "vici";
+	/* Another site's tunnel, named too: not this HBA's. */
+	tunnel(t, "other", "tunnel", "esp", true, "203.0.113.1", "203.0.113.9",
+	       "10.1.0.0/16", "10.2.0.0/16", 1, 1, 8);
+}
+
+static void
+test_join_tunnel_totals_ike(void **st)
+{
+	struct stats_tree t;
+	Secstat__V1__IscsiHba *h = join(&t, add_tunnel_and_ike_totals);
+	Secstat__V1__MsiscsiQmIpsecStats *q = h->qm_ipsec_stats;
+	Secstat__V1__MsiscsiMmIpsecStats *m = h->mm_ipsec_stats;
+
+	(void)st;
+	assert_non_null(q);
+	assert_int_equal(q->active_sa, 4);
+	assert_int_equal(q->active_tunnels, 1);
+	assert_int_equal(q->tunnel_bytes_sent, 3030);
+	assert_int_equal(q->tunnel_bytes_received, 4040);
+	assert_int_equal(q->confidential_bytes_sent, 3030);
+	assert_int_equal(q->transport_bytes_sent, 0);
+	assert_int_equal(q->key_additions, 8);
+	assert_int_equal(q->key_deletions, 4);
+	assert_int_equal(q->re_keys, 2);
+	assert_non_null(m);
+	assert_int_equal(m->connection_list_size, 2);
+	assert_true(m->has_oakley_quick_mode);
+	assert_int_equal(m->oakley_quick_mode, 8);
+	/* Daemon-wide in charon: never per HBA. */
+	assert_false(m->has_oakley_main_mode);
+	assert_false(m->has_key_additions);
+	assert_false(m->has_negotiation_failures);
+	stats_tree_release(&t);
+}
+
+/* Only tunnels listed (e.g. every SA of the tunnel is gone): the block
+ * is still there, its gauges 0 and its sums the tunnels'. */
+static void
+add_tunnel_only(struct stats_tree *t)
+{
+	tunnel(t, NULL, "transport", "esp", true, INI, TGT, "0.0.0.0/0",
+	       "0.0.0.0/0", 10, 20, 2);
+}
+
+static void
+test_join_tunnel_only(void **st)
+{
+	struct stats_tree t;
+	Secstat__V1__IscsiHba *h = join(&t, add_tunnel_only);
+	Secstat__V1__MsiscsiQmIpsecStats *q = h->qm_ipsec_stats;
+
+	(void)st;
+	assert_non_null(q);
+	assert_int_equal(q->active_sa, 0);
+	assert_int_equal(q->confidential_bytes_sent, 10);
+	assert_int_equal(q->transport_bytes_received, 20);
+	assert_int_equal(q->key_additions, 2);
+	stats_tree_release(&t);
+}
+
 int
 main(void)
 {
@@ -686,6 +846,9 @@ main(void)
 	    cmocka_unit_test(test_join_tunnel_and_ike),
 	    cmocka_unit_test(test_join_nothing_matches),
 	    cmocka_unit_test(test_join_ike_by_address),
+	    cmocka_unit_test(test_join_tunnel_totals),
+	    cmocka_unit_test(test_join_tunnel_totals_ike),
+	    cmocka_unit_test(test_join_tunnel_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
