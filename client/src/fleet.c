@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,10 @@ struct host {
 	nng_aio *aio;
 	uint32_t open_status; /* ERROR_SUCCESS once the socket exists */
 
-	/* The running query, under f->mtx where shared with nng threads. */
+	/* The running query; state and disconnected under `mtx`, shared
+	 * with the pipe callback. One lock per host: a fleet-wide lock taken
+	 * by every completion serialises nng's threads. */
+	nng_mtx *mtx;
 	enum host_state state;
 	bool disconnected;
 	uint64_t id;
@@ -70,11 +74,12 @@ struct secstat_fleet {
 	char *client_id, *token;
 
 	nng_mtx *query_mtx; /* one query at a time */
-	nng_mtx *mtx;
+	nng_mtx *mtx; /* with cv: the querying thread waits for all_done */
 	nng_cv *cv;
+	bool all_done;
 	const char *method; /* of the running query */
-	size_t next;        /* next host to start */
-	size_t done;
+	atomic_size_t next; /* next host to start */
+	atomic_size_t done;
 	uint64_t next_id;
 };
 
@@ -149,7 +154,8 @@ pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 
 	(void)pipe;
 	(void)ev;
-	nng_mtx_lock(f->mtx);
+	(void)f;
+	nng_mtx_lock(h->mtx);
 	if (h->state == HOST_RECEIVING) {
 		h->disconnected = true;
 		nng_aio_cancel(h->aio);
@@ -157,7 +163,7 @@ pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 		/* The send may already be on this connection. */
 		h->disconnected = true;
 	}
-	nng_mtx_unlock(f->mtx);
+	nng_mtx_unlock(h->mtx);
 }
 
 static nng_duration
@@ -179,14 +185,23 @@ host_finish(struct host *h, uint32_t status, Secstat__V1__Reply *reply)
 	h->status = status;
 	h->reply = reply;
 	h->latency_us = (uint32_t)((now - h->started) * 1000u);
-	nng_mtx_lock(f->mtx);
+	size_t idx;
+
+	nng_mtx_lock(h->mtx);
 	h->state = HOST_DONE;
-	f->done++;
-	if (f->next < f->n) {
-		next = &f->hosts[f->next++];
+	nng_mtx_unlock(h->mtx);
+	if ((idx = atomic_fetch_add(&f->next, 1)) < f->n) {
+		next = &f->hosts[idx];
 	}
-	nng_cv_wake(f->cv);
-	nng_mtx_unlock(f->mtx);
+	/* Only the last one wakes the querying thread (which polls for
+	 * progress on its own): a wake per host would cost a context switch
+	 * per host. */
+	if (atomic_fetch_add(&f->done, 1) + 1 == f->n) {
+		nng_mtx_lock(f->mtx);
+		f->all_done = true;
+		nng_cv_wake(f->cv);
+		nng_mtx_unlock(f->mtx);
+	}
 	if (next != NULL) {
 		host_start(next);
 	}
@@ -213,10 +228,10 @@ host_start(struct host *h)
 		host_finish(h, error_from_errno(rv), NULL);
 		return;
 	}
-	nng_mtx_lock(f->mtx);
+	nng_mtx_lock(h->mtx);
 	h->state = HOST_SENDING;
 	h->disconnected = false;
-	nng_mtx_unlock(f->mtx);
+	nng_mtx_unlock(h->mtx);
 	nng_aio_set_msg(h->aio, msg);
 	nng_aio_set_timeout(h->aio, remaining_ms(h->deadline));
 	nng_ctx_send(h->ctx, h->aio);
@@ -232,10 +247,10 @@ host_cb(void *arg)
 	nng_msg *msg;
 	bool lost;
 
-	nng_mtx_lock(f->mtx);
+	nng_mtx_lock(h->mtx);
 	if (h->state == HOST_SENDING) {
 		if (rv != 0) {
-			nng_mtx_unlock(f->mtx);
+			nng_mtx_unlock(h->mtx);
 			nng_msg_free(nng_aio_get_msg(h->aio));
 			nng_aio_set_msg(h->aio, NULL);
 			host_finish(h, error_from_nng(rv, ERROR_STAGE_SEND),
@@ -243,18 +258,18 @@ host_cb(void *arg)
 			return;
 		}
 		if (h->disconnected) {
-			nng_mtx_unlock(f->mtx);
+			nng_mtx_unlock(h->mtx);
 			host_finish(h, RPC_E_DISCONNECTED, NULL);
 			return;
 		}
 		h->state = HOST_RECEIVING;
 		nng_aio_set_timeout(h->aio, remaining_ms(h->deadline));
 		nng_ctx_recv(h->ctx, h->aio);
-		nng_mtx_unlock(f->mtx);
+		nng_mtx_unlock(h->mtx);
 		return;
 	}
 	lost = h->disconnected;
-	nng_mtx_unlock(f->mtx);
+	nng_mtx_unlock(h->mtx);
 	if (rv != 0) {
 		host_finish(h,
 		            lost ? RPC_E_DISCONNECTED
@@ -295,6 +310,9 @@ host_open(struct host *h)
 	nng_dialer d;
 	int rv;
 
+	if (nng_mtx_alloc(&h->mtx) != 0) {
+		return -ENOMEM;
+	}
 	if ((rv = nng_req0_open(&h->sock)) != 0) {
 		return rv == NNG_ENOMEM ? -ENOMEM : -EIO;
 	}
@@ -343,6 +361,9 @@ host_free(struct host *h)
 		nng_aio_stop(h->aio);
 		nng_close(h->sock);
 		nng_aio_free(h->aio);
+	}
+	if (h->mtx != NULL) {
+		nng_mtx_free(h->mtx);
 	}
 	secstat_reply_free(h->reply);
 	for (size_t i = 0; i < h->n_tags; i++) {
@@ -904,29 +925,26 @@ secstat_fleet_query(secstat_fleet *f, const char *method,
 
 	nng_mtx_lock(f->query_mtx);
 	t0 = nng_clock();
-	nng_mtx_lock(f->mtx);
 	f->method = method;
-	f->done = 0;
+	f->all_done = false;
+	atomic_store(&f->done, 0);
 	start = f->n < f->max_parallel ? f->n : f->max_parallel;
-	f->next = start;
+	atomic_store(&f->next, start);
 	for (size_t i = 0; i < f->n; i++) {
 		f->hosts[i].state = HOST_IDLE;
 		f->hosts[i].id = ++f->next_id;
 	}
-	nng_mtx_unlock(f->mtx);
 	for (size_t i = 0; i < start; i++) {
 		host_start(&f->hosts[i]);
 	}
 	nng_mtx_lock(f->mtx);
-	while (f->done < f->n) {
+	while (!f->all_done) {
 		if (progress != NULL) {
-			size_t done = f->done;
-
 			nng_mtx_unlock(f->mtx);
-			progress(done, f->n, arg);
+			progress(atomic_load(&f->done), f->n, arg);
 			nng_mtx_lock(f->mtx);
 		}
-		if (f->done < f->n) {
+		if (!f->all_done) {
 			(void)nng_cv_until(f->cv,
 			                   nng_clock() + PROGRESS_PERIOD_MS);
 		}
