@@ -2,7 +2,8 @@
  * The per-SA listing for people, in the layout of `swanctl --list-sas`
  * (which operators already read): each IKE SA with its CHILD_SAs, then the
  * IPsec SAs no IKE SA accounts for, then every configured connection with
- * whether it is up. JSON and TSV come from the generic writers.
+ * whether it is up, then each tunnel's totals across rekeys. JSON and TSV come
+ * from the generic writers.
  */
 #include "output.h"
 
@@ -122,6 +123,75 @@ print_ike_sa(FILE *f, const Secstat__V1__IkeSaDetail *ike)
 	}
 }
 
+static void
+print_total(FILE *f, const char *dir, bool has_bytes, uint64_t bytes,
+            bool has_packets, uint64_t packets)
+{
+	if (!has_bytes && !has_packets) {
+		return;
+	}
+	fprintf(f, "      %-3s", dir);
+	if (has_bytes) {
+		fprintf(f, " %10" PRIu64 " bytes", bytes);
+	}
+	if (has_packets) {
+		fprintf(f, "%s %8" PRIu64 " packets", has_bytes ? "," : "",
+		        packets);
+	}
+	fputc('\n', f);
+}
+
+/* One tunnel: totals over every SA it had, so they survive rekeys. */
+static void
+print_tunnel(FILE *f, const Secstat__V1__TunnelDetail *tun)
+{
+	const char *sep = "      ";
+
+	fprintf(f, "    %s: ", str(tun->name));
+	if (tun->has_reqid) {
+		fprintf(f, "reqid %" PRIu32 ", ", tun->reqid);
+	}
+	/* The agent's own namespace is "": not worth a label. */
+	fprintf(f, "%s, %s  (%s%s%s)\n", str(tun->mode), str(tun->protocol),
+	        str(tun->source), tun->netns && tun->netns[0] ? ", netns " : "",
+	        tun->netns && tun->netns[0] ? tun->netns : "");
+	if (tun->local_address != NULL || tun->remote_address != NULL) {
+		fprintf(f, "      %s === %s\n", str(tun->local_address),
+		        str(tun->remote_address));
+	}
+	print_total(f, "in", tun->has_bytes_in, tun->bytes_in,
+	            tun->has_packets_in, tun->packets_in);
+	print_total(f, "out", tun->has_bytes_out, tun->bytes_out,
+	            tun->has_packets_out, tun->packets_out);
+	if (tun->has_active_sas) {
+		fprintf(f, "%s%" PRIu64 " SA%s now", sep, tun->active_sas,
+		        tun->active_sas == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (tun->has_sas_added) {
+		fprintf(f, "%s%" PRIu64 " added", sep, tun->sas_added);
+		sep = ", ";
+	}
+	if (tun->has_sas_deleted) {
+		fprintf(f, "%s%" PRIu64 " deleted", sep, tun->sas_deleted);
+		sep = ", ";
+	}
+	if (tun->has_rekeys) {
+		fprintf(f, "%s%" PRIu64 " rekey%s", sep, tun->rekeys,
+		        tun->rekeys == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (sep[0] == ',') {
+		fputc('\n', f);
+	}
+	if (tun->has_replay_failures || tun->has_integrity_failures) {
+		fprintf(f,
+		        "      drops: replay %" PRIu64 ", integrity %" PRIu64
+		        "\n",
+		        tun->replay_failures, tun->integrity_failures);
+	}
+}
+
 void
 output_sa_listing(const struct output *o,
                   const Secstat__V1__ListSecurityAssociationsResponse *l)
@@ -157,7 +227,14 @@ output_sa_listing(const struct output *o,
 			fprintf(f, "  (%s)\n", str(c->source));
 		}
 	}
-	if (l->n_ike_sas == 0 && l->n_ipsec_sas == 0 && l->n_connections == 0) {
+	if (l->n_tunnels > 0) {
+		fprintf(f, "  tunnels (totals since the agent started):\n");
+		for (size_t i = 0; i < l->n_tunnels; i++) {
+			print_tunnel(f, l->tunnels[i]);
+		}
+	}
+	if (l->n_ike_sas == 0 && l->n_ipsec_sas == 0 && l->n_connections == 0 &&
+	    l->n_tunnels == 0) {
 		fprintf(f, "  no security associations\n");
 	}
 }

@@ -83,13 +83,19 @@ static Secstat__V1__IpsecSaDetail child = SECSTAT__V1__IPSEC_SA_DETAIL__INIT;
 static Secstat__V1__IpsecSaDetail *children[] = {&child};
 static Secstat__V1__IkeSaDetail ike_sa = SECSTAT__V1__IKE_SA_DETAIL__INIT;
 static Secstat__V1__IkeSaDetail *ike_sas[] = {&ike_sa};
-static Secstat__V1__IpsecSaDetail kernel_sa = SECSTAT__V1__IPSEC_SA_DETAIL__INIT;
+static Secstat__V1__IpsecSaDetail kernel_sa =
+    SECSTAT__V1__IPSEC_SA_DETAIL__INIT;
 static Secstat__V1__IpsecSaDetail *kernel_sas[] = {&kernel_sa};
-static Secstat__V1__ConnectionDetail conn_up = SECSTAT__V1__CONNECTION_DETAIL__INIT;
-static Secstat__V1__ConnectionDetail conn_down = SECSTAT__V1__CONNECTION_DETAIL__INIT;
+static Secstat__V1__ConnectionDetail conn_up =
+    SECSTAT__V1__CONNECTION_DETAIL__INIT;
+static Secstat__V1__ConnectionDetail conn_down =
+    SECSTAT__V1__CONNECTION_DETAIL__INIT;
 static Secstat__V1__ConnectionDetail *connections[] = {&conn_up, &conn_down};
 static Secstat__V1__ListSecurityAssociationsResponse sa_resp =
     SECSTAT__V1__LIST_SECURITY_ASSOCIATIONS_RESPONSE__INIT;
+static Secstat__V1__TunnelDetail tun_named = SECSTAT__V1__TUNNEL_DETAIL__INIT;
+static Secstat__V1__TunnelDetail tun_lone = SECSTAT__V1__TUNNEL_DETAIL__INIT;
+static Secstat__V1__TunnelDetail *tunnels[] = {&tun_named, &tun_lone};
 static char *child_local[] = {"198.51.100.1/32"};
 static char *child_remote[] = {"203.0.113.1/32"};
 
@@ -182,6 +188,55 @@ build_sa_listing(void)
 	sa_resp.ipsec_sas = kernel_sas;
 	sa_resp.n_connections = 2;
 	sa_resp.connections = connections;
+	/* The CHILD_SA's kernel tunnel, named by the daemon, after a rekey;
+	 * and a lone inbound direction without events (only totals). */
+	tun_named.source = "xfrm";
+	tun_named.netns = "";
+	tun_named.name = "net";
+	tun_named.has_reqid = 1;
+	tun_named.reqid = 1;
+	tun_named.mode = "tunnel";
+	tun_named.protocol = "esp";
+	tun_named.local_address = "192.0.2.1";
+	tun_named.remote_address = "192.0.2.2";
+	tun_named.n_local_ts = 1;
+	tun_named.local_ts = child_local;
+	tun_named.n_remote_ts = 1;
+	tun_named.remote_ts = child_remote;
+	tun_named.has_encrypted = 1;
+	tun_named.encrypted = 1;
+	tun_named.has_bytes_in = 1;
+	tun_named.bytes_in = 6960;
+	tun_named.has_packets_in = 1;
+	tun_named.packets_in = 33;
+	tun_named.has_bytes_out = 1;
+	tun_named.bytes_out = 7020;
+	tun_named.has_packets_out = 1;
+	tun_named.packets_out = 33;
+	tun_named.has_sas_added = 1;
+	tun_named.sas_added = 4;
+	tun_named.has_sas_deleted = 1;
+	tun_named.sas_deleted = 2;
+	tun_named.has_rekeys = 1;
+	tun_named.rekeys = 1;
+	tun_named.has_replay_failures = 1;
+	tun_named.has_integrity_failures = 1;
+	tun_named.has_active_sas = 1;
+	tun_named.active_sas = 2;
+	tun_lone.source = "xfrm";
+	tun_lone.netns = "tgt";
+	tun_lone.has_reqid = 1;
+	tun_lone.reqid = 7;
+	tun_lone.mode = "transport";
+	tun_lone.protocol = "ah";
+	tun_lone.local_address = "192.0.2.1";
+	tun_lone.remote_address = "192.0.2.9";
+	tun_lone.has_bytes_in = 1;
+	tun_lone.bytes_in = 4294967301ull;
+	tun_lone.has_active_sas = 1;
+	tun_lone.active_sas = 0;
+	sa_resp.n_tunnels = 2;
+	sa_resp.tunnels = tunnels;
 }
 
 static void
