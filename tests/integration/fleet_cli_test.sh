@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The fleet side of the secstat CLI and secstatd's stream and relay
+# options, with real processes: --hosts files, the aggregate in every
+# format, exit statuses with a dead host, watch's line output, and the
+# option and config-file validation of --publish and --relay.
+set -euo pipefail
+
+: "${SECSTATD:?}"
+cli=${1:?usage: fleet_cli_test.sh SECSTAT_CLI}
+work=$(mktemp -d /tmp/secstat-fleet-cli.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+start() {
+	local name=$1
+	shift
+	"$SECSTATD" "$@" 2>"$work/$name.log" &
+	pids+=($!)
+	for _ in $(seq 200); do
+		grep -q ' ready' "$work/$name.log" && return
+		sleep 0.05
+	done
+	cat "$work/$name.log" >&2
+	fail "agent $name did not start"
+}
+expect_status() {
+	local want=$1 got=0
+	shift
+	"$@" >"$work/out" 2>"$work/err" || got=$?
+	[ "$got" = "$want" ] || {
+		cat "$work/out" "$work/err" >&2
+		fail "exit status $got, expected $want: $*"
+	}
+}
+
+for i in 1 2 3; do
+	start "a$i" --provider sim --sim-seed "$i" --hostname "cli-$i" \
+		--listen "ipc://$work/a$i.sock" --collect-interval 3600000
+done
+cat >"$work/hosts" <<HOSTS
+# three agents and one that is not running
+ipc://$work/a1.sock  web-1 prod
+ipc://$work/a2.sock  web-2 prod
+ipc://$work/a3.sock
+ipc://$work/none.sock dead-1 prod   # never started
+HOSTS
+
+# Table: the aggregate, then one row per host; partial failure is 2.
+expect_status 2 "$cli" --hosts "$work/hosts" --timeout 500 ipsec
+grep -q '^fleet  IPsecGetStatistics1  4 hosts: 3 ok, 1 failed' "$work/out" ||
+	fail "no fleet header"
+grep -Eq '^cli-2 +ERROR_SUCCESS ' "$work/out" || fail "no row for cli-2"
+grep -Eq '^dead-1 +RPC_E_SERVER_DIED_DNE ' "$work/out" ||
+	fail "the dead host's row does not name it"
+grep -q 'RPC_E_SERVER_DIED_DNE' "$work/err" || fail "failure not on stderr"
+
+# JSON: the aggregate is the sum of the hosts, and the side table counts
+# the hosts that answered.
+expect_status 2 "$cli" --hosts "$work/hosts" --timeout 500 --json ipsec
+python3 - "$work/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ok = [h for h in d["hosts"] if h["status"] == 0]
+assert len(ok) == 3, d["hosts"]
+agg = d["aggregate"]["ipsec"]["statistics"]["aggregateSaStatistics"]
+want = sum(h["reply"]["ipsec"]["statistics"]["aggregateSaStatistics"]["activeSas"] for h in ok)
+assert agg["activeSas"] == want, (agg, want)
+assert d["fleet"]["hostsOk"] == 3
+f = [x for x in d["fleet"]["fields"] if x["path"] == "statistics.aggregateSaStatistics.activeSas"][0]
+assert f["hosts"] == 3 and f["sum"] == want
+assert d["fleet"]["hosts"][3]["name"] == "dead-1"
+assert d["fleet"]["hosts"][0]["tags"] == ["prod"]
+PY
+
+# Dump: the aggregate under the server name "fleet".
+expect_status 0 "$cli" -s "ipc://$work/a1.sock" -s "ipc://$work/a2.sock" --dump ikeext
+grep -q $'^fleet\tikeext.statistics.' "$work/out" || fail "no fleet lines in the dump"
+# One host: the per-host output alone, as before.
+expect_status 0 "$cli" -s "ipc://$work/a1.sock" --dump ikeext
+grep -q $'^fleet\t' "$work/out" && fail "fleet lines for a single host"
+
+# Watch, not on a terminal: one line per update, the dead host announced.
+expect_status 2 "$cli" --hosts "$work/hosts" --timeout 300 watch --interval 0.2 --count 3
+[ "$(grep -c ' hosts=3/4' "$work/out")" = 3 ] || fail "watch: not three updates"
+grep -q ' DOWN dead-1 (RPC_E_SERVER_DIED_DNE)' "$work/out" || fail "watch: no DOWN line"
+expect_status 64 "$cli" --hosts "$work/hosts" watch --interval 0
+expect_status 64 "$cli" --hosts "$work/hosts" -s "ipc://$work/a1.sock" ipsec
+
+# Bad hosts files are usage errors with FILE:LINE.
+printf 'web-1 tcp://127.0.0.1:1\n' >"$work/bad"
+expect_status 64 "$cli" --hosts "$work/bad" ipsec
+grep -q "$work/bad:1: expected a URL" "$work/err" || fail "hosts file error not located"
+
+# secstatd: stream and relay options, on the command line and in a file.
+expect_status 64 "$SECSTATD" --publish http://x
+expect_status 64 "$SECSTATD" --full-every 0
+expect_status 64 "$SECSTATD" --publish-queue 100000
+printf 'publish = tcp://\n' >"$work/bad.conf"
+expect_status 64 "$SECSTATD" --config "$work/bad.conf"
+grep -q 'bad.conf:1: publish:' "$work/err" || fail "config error not located"
+
+# A relay over the three agents (the dead one too) serves their sum, and
+# publishes it.
+start relay --relay "$work/hosts" --relay-timeout 300 --hostname relay-1 \
+	--listen "ipc://$work/relay.sock" --publish "ipc://$work/relay-pub.sock" \
+	--collect-interval 3600000
+grep -q 'publishing on ipc://' "$work/relay.log" || fail "relay does not publish"
+expect_status 0 "$cli" -s "ipc://$work/relay.sock" --json ipsec
+python3 - "$work/out" "$work/agg.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["hosts"][0]["reply"]
+assert d["host"]["hostname"] == "relay-1", d["host"]
+assert [p["name"] for p in d["providers"] if p["health"] == "HEALTH_OK"] == ["relay"]
+PY
+"$cli" --hosts "$work/hosts" --timeout 500 --json ipsec >"$work/direct" 2>/dev/null || true
+python3 - "$work/out" "$work/direct" <<'PY'
+import json, sys
+via = json.load(open(sys.argv[1]))["hosts"][0]["reply"]["ipsec"]
+direct = json.load(open(sys.argv[2]))["aggregate"]["ipsec"]
+assert via == direct, "relay and direct aggregates differ"
+PY
+
+echo "fleet_cli_test: all checks passed"
