@@ -1575,8 +1575,12 @@ vici_contribute(const struct vici_records *r, struct stats_tree *t)
 			vici_hex32(m, c, "spi-out", &out);
 			if (str_is(cs, "INSTALLED")) {
 				TREE_ADD(b, current_active_quick_modes, 1);
+				/* As for traffic below: a kernel SA belongs to
+				 * the kernel source even when its dump does not
+				 * hold it (yet), e.g. during a rekey. */
 				if (is_ipsec_proto(m, c) &&
-				    !counted_elsewhere(t, in, out)) {
+				    !counted_elsewhere(t, in, out) &&
+				    (r->userspace_esp || !kernel_source)) {
 					active_sas += 2;
 					tunnels += str_is(
 					    vici_str(m, c, "mode"), "TUNNEL");

@@ -491,6 +491,58 @@ test_no_double_count(void **state)
 	vici_state_free(s);
 }
 
+/* Kernel-backed daemon and a kernel source whose dump does not hold the
+ * CHILD_SA's SPIs (its dump predates a CHILD_SA charon just installed or
+ * rekeyed, or the kernel source does not watch charon's namespace): the
+ * SAs belong to the kernel source all the same. Counting them here made
+ * activeSas the kernel's SAs plus charon's new pair during every rekey,
+ * while their traffic was (rightly) left out. */
+static void
+test_kernel_sa_not_in_dump(void **state)
+{
+	struct vici_state *s = vici_state_new(NULL);
+	struct vici_records *r = snapshot(s, "ssa", "traffic", true);
+	struct stats_tree t;
+
+	r->userspace_esp = false;
+	for (size_t i = 0; i < r->n_live; i++) {
+		r->live[i].kernel = true;
+	}
+	stats_tree_init(&t);
+	TREE_SET(&t.ipsec_sa, active_sas, 2); /* e.g. the old pair */
+	TREE_SET(&t.ipsec_sa, active_tunnels, 1);
+	stats_tree_note_spi(&t, 0x11111111u);
+	stats_tree_note_spi(&t, 0x22222222u);
+	vici_contribute(r, &t);
+	assert_int_equal(t.ipsec_sa.active_sas, 2);
+	assert_int_equal(t.ipsec_sa.active_tunnels, 1);
+	assert_false(t.ipsec_in.has_encrypted_byte_count);
+	assert_int_equal(V4->current_active_quick_modes, 1); /* IKE view */
+	assert_int_equal(t.sa_response.n_ike_sas, 1);
+	assert_int_equal(t.sa_response.ike_sas[0]->n_child_sas, 1);
+	stats_tree_release(&t);
+
+	/* The same with a kernel source that found no SA at all. */
+	stats_tree_init(&t);
+	TREE_SET(&t.ipsec_sa, active_sas, 0);
+	vici_contribute(r, &t);
+	assert_int_equal(t.ipsec_sa.active_sas, 0);
+	assert_int_equal(t.ipsec_sa.active_tunnels, 0);
+	stats_tree_release(&t);
+
+	/* A userspace-ESP daemon's SAs are invisible to the kernel source:
+	 * still counted here. */
+	r->userspace_esp = true;
+	stats_tree_init(&t);
+	TREE_SET(&t.ipsec_sa, active_sas, 0);
+	vici_contribute(r, &t);
+	assert_int_equal(t.ipsec_sa.active_sas, 2);
+	assert_int_equal(t.ipsec_sa.active_tunnels, 1);
+	stats_tree_release(&t);
+	vici_records_free(r);
+	vici_state_free(s);
+}
+
 /* The listing: the kernel's two SAs of a CHILD_SA (listed first by the
  * kernel provider, one per direction) are that CHILD_SA, not unowned
  * SAs; the inbound one's drop counters move into the CHILD_SA. */
@@ -645,6 +697,7 @@ main(void)
 	    cmocka_unit_test(test_monotonic_across_rekey),
 	    cmocka_unit_test(test_sa_back_after_gap),
 	    cmocka_unit_test(test_no_double_count),
+	    cmocka_unit_test(test_kernel_sa_not_in_dump),
 	    cmocka_unit_test(test_listing_absorbs_kernel_pair),
 	    cmocka_unit_test(test_failure_classification),
 	    cmocka_unit_test(test_classify_table),
