@@ -43,6 +43,8 @@ struct vici_state {
 	struct vici_acc acc;
 	struct vici_child *children;
 	size_t n_children, cap_children, hint;
+	struct vici_tunnel *tunnels;
+	size_t n_tunnels, cap_tunnels;
 	uint64_t gen;
 	struct vici_child folded[FOLDED_MAX]; /* uniqueid 0 = free */
 	size_t folded_next;
@@ -202,12 +204,128 @@ unfold(struct vici_state *s, uint32_t uid, uint32_t spi_in,
 		for (int d = 0; d < VICI_DIR_COUNT; d++) {
 			traffic_sub(&s->acc.retired[f->kernel][d], f->cls,
 			            f->bytes[d], f->packets[d]);
+			if (f->tun != 0) {
+				s->tunnels[f->tun - 1].bytes[d] -= f->bytes[d];
+				s->tunnels[f->tun - 1].packets[d] -=
+				    f->packets[d];
+			}
 		}
 		*out = *f;
 		memset(f, 0, sizeof(*f));
 		return true;
 	}
 	return false;
+}
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static size_t
+copy_list(const struct vici_msg *m, const struct vici_node *sec,
+          const char *key, char (*dst)[VICI_TS_LEN])
+{
+	const struct vici_node *l = vici_child(m, sec, key);
+	size_t n = 0;
+
+	if (l == NULL || l->kind != VICI_NODE_LIST) {
+		return 0;
+	}
+	for (const struct vici_node *i = vici_first(m, l);
+	     i != NULL && n < VICI_TS_MAX; i = vici_next(m, i)) {
+		copy_str(dst[n++], VICI_TS_LEN, i->value);
+	}
+	return n;
+}
+
+static const char *
+child_name(const struct vici_msg *m, const struct vici_node *c)
+{
+	const char *n = vici_str(m, c, "name");
+
+	return n != NULL ? n : c->name;
+}
+
+/* The tunnel of CHILD_SA `c` of IKE_SA `sa` (index + 1), created on
+ * first sight; 0 when the table is full or memory is short. */
+static uint32_t
+tunnel_of(struct vici_state *s, const struct vici_msg *m,
+          const struct vici_node *sa, const struct vici_node *c)
+{
+	char conn[VICI_NAME_MAX], name[VICI_NAME_MAX];
+	struct vici_tunnel *tun;
+
+	copy_str(conn, sizeof(conn), sa->name);
+	copy_str(name, sizeof(name), child_name(m, c));
+	for (size_t i = 0; i < s->n_tunnels; i++) {
+		if (strcmp(s->tunnels[i].name, name) == 0 &&
+		    strcmp(s->tunnels[i].conn, conn) == 0) {
+			return (uint32_t)(i + 1);
+		}
+	}
+	if (s->n_tunnels == VICI_TUNNELS_MAX) {
+		return 0;
+	}
+	if (s->n_tunnels == s->cap_tunnels) {
+		size_t cap = s->cap_tunnels ? s->cap_tunnels * 2 : 8;
+		struct vici_tunnel *n = realloc(s->tunnels, cap * sizeof(*n));
+
+		if (n == NULL) {
+			return 0;
+		}
+		s->tunnels = n;
+		s->cap_tunnels = cap;
+	}
+	tun = &s->tunnels[s->n_tunnels++];
+	memset(tun, 0, sizeof(*tun));
+	memcpy(tun->conn, conn, sizeof(conn));
+	memcpy(tun->name, name, sizeof(name));
+	return (uint32_t)s->n_tunnels;
+}
+
+/* What a message says about the tunnel's latest CHILD_SA. */
+static void
+tunnel_note(struct vici_state *s, uint32_t idx, const struct vici_msg *m,
+            const struct vici_node *sa, const struct vici_node *c)
+{
+	struct vici_tunnel *tun;
+	const char *proto = vici_str(m, c, "protocol");
+	const char *h;
+	uint64_t v;
+	size_t n;
+
+	if (idx == 0) {
+		return;
+	}
+	tun = &s->tunnels[idx - 1];
+	if (vici_u64(m, c, "reqid", &v) == 0 && v <= UINT32_MAX) {
+		tun->has_reqid = true;
+		tun->reqid = (uint32_t)v;
+	}
+	if (vici_str(m, c, "mode") != NULL || proto != NULL) {
+		tun->cls = child_class(m, c);
+	}
+	if (str_is(proto, "ESP")) {
+		tun->proto = VICI_PROTO_ESP;
+	} else if (str_is(proto, "AH")) {
+		tun->proto = VICI_PROTO_AH;
+	}
+	tun->kernel = !s->userspace_esp;
+	if ((h = vici_str(m, sa, "local-host")) != NULL) {
+		copy_str(tun->local, sizeof(tun->local), h);
+	}
+	if ((h = vici_str(m, sa, "remote-host")) != NULL) {
+		copy_str(tun->remote, sizeof(tun->remote), h);
+	}
+	/* Selectors replace the previous ones only when listed. */
+	if ((n = copy_list(m, c, "local-ts", tun->lts)) > 0) {
+		tun->n_lts = (uint8_t)n;
+	}
+	if ((n = copy_list(m, c, "remote-ts", tun->rts)) > 0) {
+		tun->n_rts = (uint8_t)n;
+	}
 }
 
 static struct vici_child *
@@ -231,14 +349,17 @@ find_child(struct vici_state *s, uint32_t uid, uint32_t spi_in)
  * the largest value seen is the SA's latest. `gen` 0 = from an event. */
 static void
 observe_child(struct vici_state *s, const struct vici_msg *m,
-              const struct vici_node *c, uint64_t gen)
+              const struct vici_node *sa, const struct vici_node *c,
+              uint64_t gen)
 {
 	struct vici_child *ch;
 	uint64_t uid = 0, v;
 	uint32_t spi_in = 0, spi_out = 0;
+	uint32_t tun = tunnel_of(s, m, sa, c);
 	static const char *const bkeys[2] = {"bytes-in", "bytes-out"};
 	static const char *const pkeys[2] = {"packets-in", "packets-out"};
 
+	tunnel_note(s, tun, m, sa, c);
 	if (vici_u64(m, c, "uniqueid", &uid) != 0 || uid > UINT32_MAX ||
 	    vici_hex32(m, c, "spi-in", &spi_in) != 0) {
 		return; /* not installed yet: nothing to count */
@@ -271,6 +392,9 @@ observe_child(struct vici_state *s, const struct vici_msg *m,
 		ch->seen_gen = s->gen;
 	}
 	ch->spi_out = spi_out;
+	if (tun != 0) {
+		ch->tun = tun;
+	}
 	ch->cls = child_class(m, c);
 	ch->kernel = !s->userspace_esp;
 	for (int d = 0; d < VICI_DIR_COUNT; d++) {
@@ -303,6 +427,12 @@ fold_vanished(struct vici_state *s)
 		for (int d = 0; d < VICI_DIR_COUNT; d++) {
 			traffic_add(&s->acc.retired[ch->kernel][d], ch->cls,
 			            ch->bytes[d], ch->packets[d]);
+			if (ch->tun != 0) {
+				s->tunnels[ch->tun - 1].bytes[d] +=
+				    ch->bytes[d];
+				s->tunnels[ch->tun - 1].packets[d] +=
+				    ch->packets[d];
+			}
 		}
 		/* The ring's oldest entry stays folded for good. */
 		s->folded[s->folded_next] = *ch;
@@ -529,6 +659,8 @@ on_child_updown(struct vici_state *s, const struct vici_msg *m)
 		if (c->kind != VICI_NODE_SECTION) {
 			continue;
 		}
+		uint32_t tun = tunnel_of(s, m, sa, c);
+
 		if (up) {
 			s->acc.neg[km][fam].qm_ok++;
 		}
@@ -538,8 +670,13 @@ on_child_updown(struct vici_state *s, const struct vici_msg *m)
 			} else {
 				s->acc.sas_deleted += 2;
 			}
+			if (tun != 0 && up) {
+				s->tunnels[tun - 1].added += 2;
+			} else if (tun != 0) {
+				s->tunnels[tun - 1].deleted += 2;
+			}
 		}
-		observe_child(s, m, c, 0);
+		observe_child(s, m, sa, c, 0);
 	}
 	if (uid_of(m, sa) != 0) {
 		recent_know(s, uid_of(m, sa), km, fam);
@@ -568,21 +705,36 @@ on_child_rekey(struct vici_state *s, const struct vici_msg *m)
 		if (c->kind != VICI_NODE_SECTION) {
 			continue;
 		}
+		uint32_t tun = tunnel_of(s, m, sa,
+		                         nw != NULL    ? nw
+		                         : old != NULL ? old
+		                                       : c);
+		struct vici_tunnel *tt = tun != 0 ? &s->tunnels[tun - 1] : NULL;
+
 		s->acc.neg[km][fam].qm_ok++;
 		s->acc.rekeys++;
+		if (tt != NULL) {
+			tt->rekeys++;
+		}
 		if (nw != NULL && is_ipsec_proto(m, nw)) {
 			s->acc.sas_added += 2;
+			if (tt != NULL) {
+				tt->added += 2;
+			}
 		}
 		if (old != NULL && is_ipsec_proto(m, old)) {
 			/* The old pair is deleted right after; charon sends
 			 * no child-updown for it. */
 			s->acc.sas_deleted += 2;
+			if (tt != NULL) {
+				tt->deleted += 2;
+			}
 		}
 		if (old != NULL) {
-			observe_child(s, m, old, 0);
+			observe_child(s, m, sa, old, 0);
 		}
 		if (nw != NULL) {
-			observe_child(s, m, nw, 0);
+			observe_child(s, m, sa, nw, 0);
 		}
 	}
 }
@@ -812,6 +964,7 @@ vici_state_free(struct vici_state *s)
 	close(s->stop_pipe[1]);
 	pthread_mutex_destroy(&s->mu);
 	free(s->children);
+	free(s->tunnels);
 	free(s->uri);
 	free(s);
 }
@@ -839,6 +992,7 @@ vici_records_free(struct vici_records *r)
 	free_msgs(r->sas, r->n_sas);
 	free_msgs(r->conns, r->n_conns);
 	free(r->live);
+	free(r->tunnels);
 	free(r);
 }
 
@@ -873,6 +1027,7 @@ vici_records_make(struct vici_state *s, struct vici_msg *version,
                   size_t n_conns, struct vici_records **out)
 {
 	struct vici_records *r = calloc(1, sizeof(*r));
+	bool oom;
 
 	*out = NULL;
 	if (r == NULL) {
@@ -910,7 +1065,7 @@ vici_records_make(struct vici_state *s, struct vici_msg *version,
 		for (const struct vici_node *c = vici_first(m, ch); c != NULL;
 		     c = vici_next(m, c)) {
 			if (c->kind == VICI_NODE_SECTION) {
-				observe_child(s, m, c, s->gen);
+				observe_child(s, m, sa, c, s->gen);
 			}
 		}
 	}
@@ -925,8 +1080,18 @@ vici_records_make(struct vici_state *s, struct vici_msg *version,
 			r->n_live = s->n_children;
 		}
 	}
+	if (s->n_tunnels > 0) {
+		r->tunnels = malloc(s->n_tunnels * sizeof(*r->tunnels));
+		if (r->tunnels != NULL) {
+			memcpy(r->tunnels, s->tunnels,
+			       s->n_tunnels * sizeof(*r->tunnels));
+			r->n_tunnels = s->n_tunnels;
+		}
+	}
+	oom = (s->n_children > 0 && r->live == NULL) ||
+	      (s->n_tunnels > 0 && r->tunnels == NULL);
 	pthread_mutex_unlock(&s->mu);
-	if (s->n_children > 0 && r->live == NULL) {
+	if (oom) {
 		vici_records_free(r);
 		return -ENOMEM;
 	}
@@ -1486,6 +1651,164 @@ detail_conn(const struct vici_records *r, struct stats_tree *t,
 	TREE_SET(d, active_child_sas, active);
 }
 
+/* The strings of a fixed-size table as an arena array. */
+static char **
+ts_dup(struct stats_tree *t, char (*ts)[VICI_TS_LEN], size_t n)
+{
+	char **v = arena_alloc(&t->arena, (n ? n : 1) * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++) {
+		v[i] = arena_strdup(&t->arena, ts[i]);
+	}
+	return v;
+}
+
+/* Unidirectional SAs of tunnel `tun` installed now (2 per CHILD_SA). */
+static uint64_t
+tunnel_active(const struct vici_records *r, const struct vici_tunnel *tun)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->n_sas; i++) {
+		const struct vici_msg *m = &r->sas[i];
+		const struct vici_node *sa = first_section(m, vici_root(m));
+		const struct vici_node *ch;
+		char conn[VICI_NAME_MAX], name[VICI_NAME_MAX];
+
+		if (sa == NULL) {
+			continue;
+		}
+		copy_str(conn, sizeof(conn), sa->name);
+		if (strcmp(conn, tun->conn) != 0) {
+			continue;
+		}
+		ch = vici_section(m, sa, "child-sas");
+		for (const struct vici_node *c = vici_first(m, ch); c != NULL;
+		     c = vici_next(m, c)) {
+			if (c->kind != VICI_NODE_SECTION) {
+				continue;
+			}
+			copy_str(name, sizeof(name), child_name(m, c));
+			if (strcmp(name, tun->name) == 0 &&
+			    str_is(vici_str(m, c, "state"), "INSTALLED") &&
+			    is_ipsec_proto(m, c)) {
+				n += 2;
+			}
+		}
+	}
+	return n;
+}
+
+/* Names the kernel source's tunnels that carry this CHILD_SA name's SAs:
+ * same reqid (charon's reqid is the kernel SA's) and, when known, the
+ * same outer addresses. Returns how many it found. */
+static size_t
+name_kernel_tunnels(struct stats_tree *t, const struct vici_tunnel *tun)
+{
+	size_t found = 0;
+
+	if (!tun->has_reqid) {
+		return 0;
+	}
+	for (size_t i = 0; i < t->sa_response.n_tunnels; i++) {
+		Secstat__V1__TunnelDetail *k = t->sa_response.tunnels[i];
+
+		if (!str_is(k->source, "xfrm") || !k->has_reqid ||
+		    k->reqid != tun->reqid) {
+			continue;
+		}
+		if (tun->local[0] != '\0' && k->local_address != NULL &&
+		    strcmp(tun->local, k->local_address) != 0) {
+			continue;
+		}
+		if (tun->remote[0] != '\0' && k->remote_address != NULL &&
+		    strcmp(tun->remote, k->remote_address) != 0) {
+			continue;
+		}
+		if (k->name == NULL) {
+			k->name = arena_strdup(&t->arena, tun->name);
+		}
+		found++;
+	}
+	return found;
+}
+
+/*
+ * One TunnelDetail per CHILD_SA name, with the monotonic totals: the
+ * folded CHILD_SAs' final counters plus the tracked ones'. A tunnel whose
+ * SAs are in the kernel belongs to the kernel source when there is one
+ * (as its traffic does): its entry is named instead, and none is added.
+ */
+static void
+contribute_tunnels(const struct vici_records *r, struct stats_tree *t,
+                   bool kernel_source)
+{
+	for (size_t i = 0; i < r->n_tunnels; i++) {
+		const struct vici_tunnel *tun = &r->tunnels[i];
+		Secstat__V1__TunnelDetail *d;
+		uint64_t bytes[VICI_DIR_COUNT], packets[VICI_DIR_COUNT];
+
+		if (tun->kernel && kernel_source) {
+			(void)name_kernel_tunnels(t, tun);
+			continue;
+		}
+		if (tun->proto == 0) {
+			continue; /* never installed (e.g. IPComp only) */
+		}
+		for (int k = 0; k < VICI_DIR_COUNT; k++) {
+			bytes[k] = tun->bytes[k];
+			packets[k] = tun->packets[k];
+		}
+		for (size_t k = 0; k < r->n_live; k++) {
+			if (r->live[k].tun != i + 1) {
+				continue;
+			}
+			for (int dd = 0; dd < VICI_DIR_COUNT; dd++) {
+				bytes[dd] += r->live[k].bytes[dd];
+				packets[dd] += r->live[k].packets[dd];
+			}
+		}
+		d = stats_tree_add_tunnel(t);
+		d->source = (char *)"vici";
+		d->name = arena_strdup(&t->arena, tun->name);
+		if (tun->has_reqid) {
+			TREE_SET(d, reqid, tun->reqid);
+		}
+		if (tun->cls & VICI_CLS_TUNNEL) {
+			d->mode = (char *)"tunnel";
+		} else if (tun->cls & VICI_CLS_TRANSPORT) {
+			d->mode = (char *)"transport";
+		}
+		d->protocol =
+		    (char *)(tun->proto == VICI_PROTO_AH ? "ah" : "esp");
+		TREE_SET(d, encrypted, (tun->cls & VICI_CLS_ENCRYPTED) != 0);
+		d->local_address =
+		    (char *)tdup(t, tun->local[0] ? tun->local : NULL);
+		d->remote_address =
+		    (char *)tdup(t, tun->remote[0] ? tun->remote : NULL);
+		if (tun->n_lts > 0) {
+			d->local_ts = ts_dup(t, (char(*)[VICI_TS_LEN])tun->lts,
+			                     tun->n_lts);
+			d->n_local_ts = tun->n_lts;
+		}
+		if (tun->n_rts > 0) {
+			d->remote_ts = ts_dup(t, (char(*)[VICI_TS_LEN])tun->rts,
+			                      tun->n_rts);
+			d->n_remote_ts = tun->n_rts;
+		}
+		TREE_SET(d, bytes_in, bytes[VICI_IN]);
+		TREE_SET(d, packets_in, packets[VICI_IN]);
+		TREE_SET(d, bytes_out, bytes[VICI_OUT]);
+		TREE_SET(d, packets_out, packets[VICI_OUT]);
+		if (r->acc.events_up) {
+			TREE_SET(d, sas_added, tun->added);
+			TREE_SET(d, sas_deleted, tun->deleted);
+			TREE_SET(d, rekeys, tun->rekeys);
+		}
+		TREE_SET(d, active_sas, tunnel_active(r, tun));
+	}
+}
+
 static bool
 counted_elsewhere(const struct stats_tree *t, uint32_t in, uint32_t out)
 {
@@ -1594,6 +1917,7 @@ vici_contribute(const struct vici_records *r, struct stats_tree *t)
 		detail_ike(t, &kidx, m, sa, wall);
 	}
 	kidx_compact(t);
+	contribute_tunnels(r, t, kernel_source);
 	for (size_t i = 0; i < r->n_conns; i++) {
 		const struct vici_msg *m = &r->conns[i];
 		const struct vici_node *c = first_section(m, vici_root(m));

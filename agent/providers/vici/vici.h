@@ -15,8 +15,9 @@
  * CHILD_SA (by unique id and inbound SPI) is tracked with the largest
  * counters seen for it, from list-sas or from the final counters that
  * child-rekey and child-updown events carry; an SA that no longer appears
- * in list-sas is folded into retired totals. docs/sources/vici.md is the
- * field-by-field mapping.
+ * in list-sas is folded into retired totals, overall and per tunnel
+ * (struct vici_tunnel). docs/sources/vici.md is the field-by-field
+ * mapping.
  */
 #ifndef SECSTAT_PROVIDER_VICI_H
 #define SECSTAT_PROVIDER_VICI_H
@@ -79,12 +80,51 @@ struct vici_acc {
 	struct vici_traffic retired[2][VICI_DIR_COUNT];
 };
 
+/* Bounds of the per-tunnel accounting: names and selectors longer than
+ * these are cut, selectors beyond VICI_TS_MAX per side are left out, and
+ * tunnels beyond VICI_TUNNELS_MAX are not tracked (their traffic still
+ * counts in the host-wide totals). */
+#define VICI_NAME_MAX    64
+#define VICI_TS_MAX      4
+#define VICI_TS_LEN      64
+#define VICI_TUNNELS_MAX 4096
+
+/*
+ * One tunnel = one CHILD_SA name of one connection (IKE_SA name): every
+ * CHILD_SA of that name, across rekeys and re-establishments, adds to it,
+ * so its totals never go backwards while the agent runs. Properties are
+ * those of its latest CHILD_SA.
+ */
+struct vici_tunnel {
+	char conn[VICI_NAME_MAX]; /* IKE_SA (connection) name */
+	char name[VICI_NAME_MAX]; /* CHILD_SA name */
+	bool has_reqid;
+	uint32_t reqid;
+	uint8_t cls;   /* VICI_CLS_* */
+	uint8_t proto; /* VICI_PROTO_* */
+	bool kernel;   /* SAs in the kernel (not kernel-libipsec) */
+	char local[VICI_TS_LEN], remote[VICI_TS_LEN]; /* IKE_SA hosts */
+	char lts[VICI_TS_MAX][VICI_TS_LEN];
+	char rts[VICI_TS_MAX][VICI_TS_LEN];
+	uint8_t n_lts, n_rts;
+	/* Final counters of its CHILD_SAs that are gone (folded). */
+	uint64_t bytes[VICI_DIR_COUNT];
+	uint64_t packets[VICI_DIR_COUNT];
+	/* From events (acc.events_up): unidirectional SAs, 2 per CHILD_SA,
+	 * and CHILD_SA rekeys. */
+	uint64_t added, deleted, rekeys;
+};
+
+#define VICI_PROTO_ESP 1
+#define VICI_PROTO_AH  2
+
 /* One tracked CHILD_SA. */
 struct vici_child {
 	uint32_t uniqueid;
 	uint32_t spi_in, spi_out;
-	uint8_t cls; /* VICI_CLS_* bits */
-	bool kernel; /* SA in the kernel (not kernel-libipsec) */
+	uint32_t tun; /* its tunnel: index + 1 in the tunnel table, 0 = none */
+	uint8_t cls;  /* VICI_CLS_* bits */
+	bool kernel;  /* SA in the kernel (not kernel-libipsec) */
 	uint64_t bytes[VICI_DIR_COUNT];
 	uint64_t packets[VICI_DIR_COUNT];
 	uint64_t seen_gen; /* list-sas generation that last listed it */
@@ -112,6 +152,8 @@ struct vici_records {
 	struct vici_acc acc;
 	struct vici_child *live; /* tracked CHILD_SAs, largest counters */
 	size_t n_live;
+	struct vici_tunnel *tunnels; /* live[].tun indexes this (+1) */
+	size_t n_tunnels;
 };
 
 struct vici_state;

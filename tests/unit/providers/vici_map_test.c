@@ -687,6 +687,187 @@ test_classify_table(void **state)
 	assert_int_equal(vici_classify_log(NULL), 0);
 }
 
+static void
+print_tunnels(const struct stats_tree *t)
+{
+	for (size_t i = 0; i < t->sa_response.n_tunnels; i++) {
+		const Secstat__V1__TunnelDetail *d = t->sa_response.tunnels[i];
+
+		print_message(
+		    "tunnel %s/%s reqid %u %s %s %s=%s ts %zu/%zu "
+		    "in %llu/%llu out %llu/%llu added %llu deleted "
+		    "%llu rekeys %llu active %llu\n",
+		    d->source, d->name ? d->name : "-", d->reqid,
+		    d->mode ? d->mode : "-", d->protocol ? d->protocol : "-",
+		    d->local_address ? d->local_address : "-",
+		    d->remote_address ? d->remote_address : "-", d->n_local_ts,
+		    d->n_remote_ts, (unsigned long long)d->bytes_in,
+		    (unsigned long long)d->packets_in,
+		    (unsigned long long)d->bytes_out,
+		    (unsigned long long)d->packets_out,
+		    (unsigned long long)d->sas_added,
+		    (unsigned long long)d->sas_deleted,
+		    (unsigned long long)d->rekeys,
+		    (unsigned long long)d->active_sas);
+	}
+}
+
+/* One tunnel per CHILD_SA name: its totals hold across the recorded
+ * rekey and after the daemon dropped every SA; SA events counted per
+ * tunnel once the event connection is up. */
+static void
+test_tunnel_totals(void **state)
+{
+	struct vici_state *s = vici_state_new(NULL);
+	struct vici_records *r = snapshot(s, "ssa", "traffic", true);
+	struct stats_tree t;
+	const Secstat__V1__TunnelDetail *d;
+	static const struct {
+		const char *tag; /* NULL: a listing without SAs */
+		uint64_t active;
+	} steps[] = {{"final", 2}, {NULL, 0}, {"final", 2}};
+
+	(void)state;
+	stats_tree_init(&t);
+	vici_contribute(r, &t);
+	print_tunnels(&t);
+	assert_int_equal(t.sa_response.n_tunnels, 1);
+	d = t.sa_response.tunnels[0];
+	assert_string_equal(d->source, "vici");
+	assert_string_equal(d->name, "net");
+	assert_int_equal(d->reqid, 1);
+	assert_string_equal(d->mode, "tunnel");
+	assert_string_equal(d->protocol, "esp");
+	assert_true(d->has_encrypted && d->encrypted);
+	assert_string_equal(d->local_address, "192.0.2.1");
+	assert_string_equal(d->remote_address, "192.0.2.2");
+	assert_int_equal(d->n_local_ts, 1);
+	assert_int_equal(d->n_remote_ts, 1);
+	assert_int_equal(d->bytes_in, 2320);
+	assert_int_equal(d->packets_in, 11);
+	assert_int_equal(d->bytes_out, 2340);
+	assert_int_equal(d->packets_out, 11);
+	assert_int_equal(d->active_sas, 2);
+	/* No event connection yet: the event counts are unknown. */
+	assert_false(d->has_sas_added);
+	assert_false(d->has_rekeys);
+	/* charon does not report replay or integrity failures. */
+	assert_false(d->has_replay_failures);
+	assert_false(d->has_integrity_failures);
+	stats_tree_release(&t);
+	vici_records_free(r);
+
+	replay_events(s, "recorded/ssa-events.bin");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		r = steps[i].tag != NULL
+		        ? snapshot(s, "ssa", steps[i].tag, true)
+		        : empty_snapshot(s, "ssa", "final");
+		r->acc.events_up = true;
+		stats_tree_init(&t);
+		vici_contribute(r, &t);
+		print_tunnels(&t);
+		assert_int_equal(t.sa_response.n_tunnels, 1);
+		d = t.sa_response.tunnels[0];
+		assert_string_equal(d->name, "net");
+		/* The rekeyed CHILD_SA's traffic stays in. */
+		assert_int_equal(d->bytes_in, 2320);
+		assert_int_equal(d->bytes_out, 2340);
+		/* As the host-wide totals: rekey +2/-2, teardown -2. */
+		assert_int_equal(d->sas_added, 4);
+		assert_int_equal(d->sas_deleted, 4);
+		assert_int_equal(d->rekeys, 1);
+		assert_int_equal(d->active_sas, steps[i].active);
+		/* Selectors kept while no CHILD_SA is listed. */
+		assert_int_equal(d->n_remote_ts, 1);
+		stats_tree_release(&t);
+		vici_records_free(r);
+	}
+	vici_state_free(s);
+}
+
+static Secstat__V1__TunnelDetail *
+kernel_tunnel(struct stats_tree *t, uint32_t reqid, const char *remote)
+{
+	Secstat__V1__TunnelDetail *d = stats_tree_add_tunnel(t);
+
+	d->source = "xfrm";
+	d->netns = "";
+	TREE_SET(d, reqid, reqid);
+	d->local_address = "192.0.2.1";
+	d->remote_address = (char *)remote;
+	TREE_SET(d, bytes_in, 5000);
+	return d;
+}
+
+/* charon with the kernel backend and a kernel source: the kernel's
+ * tunnel of the same reqid and addresses gets the CHILD_SA name and
+ * no second entry is listed; otherwise vici's own entry is. */
+static void
+test_tunnel_kernel_named(void **state)
+{
+	struct vici_state *s = vici_state_new(NULL);
+	struct vici_records *r = snapshot(s, "ssa", "traffic", true);
+	struct stats_tree t;
+
+	(void)state;
+	r->userspace_esp = false;
+	for (size_t i = 0; i < r->n_tunnels; i++) {
+		r->tunnels[i].kernel = true;
+	}
+	for (size_t i = 0; i < r->n_live; i++) {
+		r->live[i].kernel = true;
+	}
+	stats_tree_init(&t);
+	TREE_SET(&t.ipsec_sa, active_sas, 2);
+	kernel_tunnel(&t, 1, "192.0.2.2");
+	kernel_tunnel(&t, 1, "198.51.100.7"); /* same reqid, other peer */
+	kernel_tunnel(&t, 2, "192.0.2.2");    /* other reqid */
+	stats_tree_note_spi(&t, 0xc4b3cd30u);
+	stats_tree_note_spi(&t, 0xdfc1b105u);
+	vici_contribute(r, &t);
+	print_tunnels(&t);
+	assert_int_equal(t.sa_response.n_tunnels, 3);
+	assert_string_equal(t.sa_response.tunnels[0]->name, "net");
+	assert_string_equal(t.sa_response.tunnels[0]->source, "xfrm");
+	assert_int_equal(t.sa_response.tunnels[0]->bytes_in, 5000);
+	assert_null(t.sa_response.tunnels[1]->name);
+	assert_null(t.sa_response.tunnels[2]->name);
+	stats_tree_release(&t);
+
+	/* The kernel source has not listed the tunnel yet: it still owns
+	 * the SAs (their traffic too), so vici adds no entry. */
+	stats_tree_init(&t);
+	TREE_SET(&t.ipsec_sa, active_sas, 0);
+	vici_contribute(r, &t);
+	assert_int_equal(t.sa_response.n_tunnels, 0);
+	stats_tree_release(&t);
+
+	/* No kernel source: vici's entry is the only one. */
+	stats_tree_init(&t);
+	vici_contribute(r, &t);
+	assert_int_equal(t.sa_response.n_tunnels, 1);
+	assert_string_equal(t.sa_response.tunnels[0]->source, "vici");
+	assert_int_equal(t.sa_response.tunnels[0]->bytes_in, 2320);
+	stats_tree_release(&t);
+
+	/* Userspace ESP: the kernel source cannot see these SAs; vici's
+	 * entry is listed and the kernel's tunnels stay unnamed. */
+	for (size_t i = 0; i < r->n_tunnels; i++) {
+		r->tunnels[i].kernel = false;
+	}
+	stats_tree_init(&t);
+	TREE_SET(&t.ipsec_sa, active_sas, 2);
+	kernel_tunnel(&t, 1, "192.0.2.2");
+	vici_contribute(r, &t);
+	assert_int_equal(t.sa_response.n_tunnels, 2);
+	assert_null(t.sa_response.tunnels[0]->name);
+	assert_string_equal(t.sa_response.tunnels[1]->source, "vici");
+	assert_string_equal(t.sa_response.tunnels[1]->name, "net");
+	stats_tree_release(&t);
+	vici_records_free(r);
+	vici_state_free(s);
+}
+
 int
 main(void)
 {
@@ -697,6 +878,8 @@ main(void)
 	    cmocka_unit_test(test_monotonic_across_rekey),
 	    cmocka_unit_test(test_sa_back_after_gap),
 	    cmocka_unit_test(test_no_double_count),
+	    cmocka_unit_test(test_tunnel_totals),
+	    cmocka_unit_test(test_tunnel_kernel_named),
 	    cmocka_unit_test(test_kernel_sa_not_in_dump),
 	    cmocka_unit_test(test_listing_absorbs_kernel_pair),
 	    cmocka_unit_test(test_failure_classification),
