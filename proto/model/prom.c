@@ -339,8 +339,7 @@ prom_metric_name(char *buf, size_t len, const char *family,
 			skip = true;
 		} else if (bytes && prev_byte && tok_is(p, tl, "count")) {
 			skip = true;
-		} else if (!pushed && *last != '\0' &&
-		           tok_is(p, tl, last)) {
+		} else if (!pushed && *last != '\0' && tok_is(p, tl, last)) {
 			skip = true;
 		} else if ((ms && tok_is(p, tl, "ms")) ||
 		           (secs &&
