@@ -78,6 +78,7 @@ WIN_TYPES = {
     "IkeSaDetail": ("—", {}),
     "IpsecSaDetail": ("—", {}),
     "ConnectionDetail": ("—", {}),
+    "TunnelDetail": ("—", {}),
 }
 
 # Fields numbered from 100 are Linux additions in every message.
@@ -193,6 +194,7 @@ SEEDS = {
     "IkeSaDetail": (NO_SIM, "vici (see its section)", {}),
     "IpsecSaDetail": (NO_SIM, "xfrm, vici, whack (see their sections)", {}),
     "ConnectionDetail": (NO_SIM, "vici (see its section)", {}),
+    "TunnelDetail": (NO_SIM, "xfrm, vici (see their sections)", {}),
 }
 
 
