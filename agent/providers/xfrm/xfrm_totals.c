@@ -419,6 +419,10 @@ tomb_add(struct xfrm_totals *t, const struct xfrm_live *l,
 	d->counted_delete = counted_delete;
 	d->dump_gen = t->dump_gen;
 	d->retired = *retired;
+	/* Counted with the tombstone, so that dropping it undoes it. */
+	if (!counted_delete) {
+		t->tunnels[l->tunnel].gone_unconfirmed++;
+	}
 	return idx_insert(t, &t->tomb_idx, hash_tomb_at, t->n_tombs - 1);
 }
 
@@ -466,8 +470,12 @@ count_add(struct xfrm_totals *t, struct xfrm_live *l)
 	l->counted_add = true;
 	t->added++;
 	t->tunnels[l->tunnel].added++;
-	/* live_complete includes l itself. */
-	if (t->tunnels[l->tunnel].live_complete > 1) {
+	/* live_complete includes l itself. An SA of the tunnel that the
+	 * last dump missed counts until its DELSA: events come in the
+	 * kernel's order, so a NEWSA before that DELSA was added while the
+	 * old SA was still installed. */
+	if (t->tunnels[l->tunnel].live_complete > 1 ||
+	    t->tunnels[l->tunnel].gone_unconfirmed > 0) {
 		t->rekeys++;
 		t->tunnels[l->tunnel].rekeys++;
 	}
@@ -570,6 +578,16 @@ xfrm_totals_dump_sa(struct xfrm_totals *t, const struct xfrm_sa *sa,
 	return 0;
 }
 
+/* A tombstone dropped before its DELSA came: its SA no longer holds
+ * back the tunnel's next SA from being a rekey. */
+static void
+tomb_forget(struct xfrm_totals *t, const struct xfrm_tomb *d)
+{
+	if (!d->counted_delete) {
+		t->tunnels[d->tunnel].gone_unconfirmed--;
+	}
+}
+
 void
 xfrm_totals_dump_end(struct xfrm_totals *t)
 {
@@ -591,6 +609,8 @@ xfrm_totals_dump_end(struct xfrm_totals *t)
 	for (i = 0; i < t->n_tombs; i++) {
 		if (t->tombs[i].dump_gen + TOMB_DUMPS > t->dump_gen) {
 			t->tombs[j++] = t->tombs[i];
+		} else {
+			tomb_forget(t, &t->tombs[i]);
 		}
 	}
 	if (j != t->n_tombs) {
@@ -598,6 +618,9 @@ xfrm_totals_dump_end(struct xfrm_totals *t)
 		if (idx_rebuild(t, &t->tomb_idx, hash_tomb_at, j) != 0) {
 			/* Without an index no tombstone can be found: drop
 			 * them rather than keep unreachable ones. */
+			for (i = 0; i < j; i++) {
+				tomb_forget(t, &t->tombs[i]);
+			}
 			t->n_tombs = 0;
 			t->tomb_idx.n = 0;
 			if (t->tomb_idx.cap != 0) {
@@ -646,6 +669,7 @@ event_gone(struct xfrm_totals *t, const struct xfrm_sa *ev, enum xfrm_dir dir)
 			d->counted_delete = true;
 			t->deleted++;
 			t->tunnels[d->tunnel].deleted++;
+			t->tunnels[d->tunnel].gone_unconfirmed--;
 		}
 		return 0;
 	}

@@ -71,6 +71,10 @@ struct xfrm_tunnel {
 	struct xfrm_counts retired; /* final counters of its vanished SAs */
 	uint64_t sas_retired;
 	size_t live_complete; /* its complete SAs in the SAD now */
+	/* Its complete SAs a dump no longer showed and whose DELSA has not
+	 * come yet: still installed as far as the event stream is concerned
+	 * (a NEWSA before that DELSA is a make-before-break rekey). */
+	size_t gone_unconfirmed;
 	/* Its share of the event counters of struct xfrm_totals. */
 	uint64_t added;
 	uint64_t deleted;
