@@ -398,8 +398,14 @@ collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 	xfrm_totals_sums(&n->totals, sums);
 	for (size_t i = 0; i < n->totals.n_tunnels; i++) {
 		const struct xfrm_tunnel *tun = &n->totals.tunnels[i];
-		struct xfrm_tun_rec *tr = &r->tuns[i];
+		struct xfrm_tun_rec *tr;
 
+		/* Only larval states so far (an IKE daemon's SPI allocation,
+		 * whose reqid and mode are not the SA's yet): no tunnel. */
+		if (!tun->has_sel) {
+			continue;
+		}
+		tr = &r->tuns[r->n_tuns++];
 		tr->key = tun->key;
 		tr->mode = tun->mode;
 		tr->encrypting = tun->encrypting;
@@ -414,7 +420,6 @@ collect_ns(struct xfrm_state *s, struct ns_state *n, struct xfrm_ns_rec *r)
 		tr->live = tun->live_complete;
 	}
 	free(sums);
-	r->n_tuns = n->totals.n_tunnels;
 	r->added = n->totals.added;
 	r->deleted = n->totals.deleted;
 	r->rekeys = n->totals.rekeys;

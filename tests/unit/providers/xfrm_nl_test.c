@@ -264,6 +264,10 @@ test_provider(void **state)
 	assert_int_equal(t.ipsec_sa.total_sas_added, 0);
 	assert_int_equal(t.sa_response.n_ipsec_sas, r->ns[0].n_sas);
 	assert_string_equal(t.sa_response.ipsec_sas[0]->state, "LARVAL");
+	/* Larval states alone make no tunnel (the allocated SPI's reqid and
+	 * mode are placeholders until the SA is installed). */
+	assert_int_equal(r->ns[0].n_tuns, 0);
+	assert_int_equal(t.sa_response.n_tunnels, 0);
 	stats_tree_release(&t);
 	xfrm_provider.records_free(r);
 	xfrm_provider.fini(st);
