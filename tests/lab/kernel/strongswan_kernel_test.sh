@@ -12,11 +12,10 @@
 #         deployment (agent and IKE daemon share the namespace);
 #   root  in the root namespace with --netns a: the kernel SAs come from
 #         a named namespace and the per-SA listing must say which.
-# Queried with the real secstat CLI (--dump ipsec / ikeext) and, for the
-# per-SA listing, with vici_lab_sas (libsecstat's
-# ListSecurityAssociations; the CLI has no command for it). The kernel
-# (`ip -s xfrm state`, xfrm_stat of namespace a) and charon (`swanctl
-# --list-sas --raw`, `--counters --raw`) are the references:
+# Queried with the real secstat CLI (--dump ipsec / ikeext, --json sa for
+# the per-SA listing). The kernel (`ip -s xfrm state`, xfrm_stat of
+# namespace a) and charon (`swanctl --list-sas --raw`, `--counters --raw`)
+# are the references:
 #   1. inbound/outbound bytes and packets = the kernel counters of the
 #      CHILD_SA's two SAs = swanctl's CHILD_SA bytes/packets: counted once;
 #   2. activeSas = the kernel's SA count (2), activeTunnels 1, SAs added
@@ -29,20 +28,20 @@
 #   4. the per-SA listing shows each kernel SA once: inside the CHILD_SA
 #      entry under the IKE SA (with the kernel's integrity failures and,
 #      for the root agent, namespace "a"), never again as an unowned SA;
+#      the CHILD_SA's tunnel once, with the aggregate's totals;
 #   5. after `swanctl --rekey --child`: totals = the old SAs' final kernel
 #      counters + the new SAs', monotonic, still not doubled; SAs added,
-#      deleted and rekeyed from the kernel's events only.
-# Argument: the path of vici_lab_sas. Environment (run-guest.sh): SECSTATD,
-# SECSTAT. Fails when anything of the lab cannot be built; an in-guest
-# watchdog (SSK_DEADLINE, default 330 s) ends a stuck run with the
-# daemons' logs.
+#      deleted and rekeyed from the kernel's events only; in every answer
+#      during the rekey, 2 to 4 SAs in one tunnel.
+# Environment (run-guest.sh): SECSTATD, SECSTAT. Fails when anything of
+# the lab cannot be built; an in-guest watchdog (SSK_DEADLINE, default
+# 330 s) ends a stuck run with the daemons' logs.
 #
 # Under emulation every process start costs up to a second on a busy
 # host: references are read once per step into files and parsed by one
 # awk, the agents' answers are compared in bash, waits use a builtin.
 . "$LAB_LIB"
 
-SAS=${1:-}
 CHARON=/usr/lib/ipsec/charon
 D=/tmp/ssk
 OUT=$LAB_OUT
@@ -83,6 +82,7 @@ cleanup()
 	AGENT_PIDS= CHARON_PIDS=
 	ip netns del a 2>/dev/null
 	ip netns del b 2>/dev/null
+	ip netns del warm 2>/dev/null
 }
 
 logs()
@@ -115,7 +115,6 @@ trap on_watchdog USR1
 WATCHDOG=$!
 
 echo "guest kernel $(uname -r)"
-[ -x "$SAS" ] || die "vici_lab_sas ('$SAS') not executable (argument 1)"
 [ -x "${SECSTATD:-}" ] && [ -x "${SECSTAT:-}" ] || die "SECSTATD/SECSTAT not set"
 [ -x "$CHARON" ] && command -v swanctl >/dev/null ||
 	die "strongSwan missing on the host (strongswan-charon strongswan-swanctl libcharon-extra-plugins)"
@@ -127,12 +126,15 @@ lab_modprobe esp4 xfrm_user veth
 
 # Instantiating authenc(hmac(sha256),cbc(aes)) the first time takes tens
 # of seconds under emulation (module requests, self-tests): a throwaway
-# SA does it in the background while the daemons start.
-(ip xfrm state add src 203.0.113.9 dst 203.0.113.10 proto esp spi 0x100 \
-	mode tunnel enc 'cbc(aes)' 0x33333333333333333333333333333333 \
+# SA does it in the background while the daemons start, in a namespace of
+# its own (the root agent watches the root namespace: an SA added and
+# deleted there would be counted).
+ip netns add warm || die "netns add warm"
+(ip -n warm xfrm state add src 203.0.113.9 dst 203.0.113.10 proto esp \
+	spi 0x100 mode tunnel enc 'cbc(aes)' 0x33333333333333333333333333333333 \
 	auth-trunc 'hmac(sha256)' \
 	0x4444444444444444444444444444444444444444444444444444444444444444 128 &&
-	ip xfrm state flush) >$D/warm.log 2>&1 &
+	ip netns del warm) >$D/warm.log 2>&1 &
 WARM=$!
 
 # ---------------------------------------------------------------- network
@@ -448,31 +450,29 @@ settle()
 	EXPECT=()
 }
 
-# listing STEP: the per-SA listing of both agents, summarised by one
-# python run as "URL KEY VALUE" lines into L["URL KEY"].
+# listing STEP: the per-SA listing of both agents through the CLI
+# (`secstat --json sa`), summarised by one python run as "URL KEY VALUE"
+# lines into L["URL KEY"].
 declare -A L
 listing()
 {
 	local url k v
-	for url in $URL_NS $URL_ROOT; do
-		n=${url#ipc:///run/ssk-}
-		"$SAS" "$url" >"$OUT/$1-sas-${n%.sock}.json" ||
-			lab_fail "ListSecurityAssociations from $url"
-	done
-	python3 - "$OUT/$1-sas-ns.json" "$OUT/$1-sas-root.json" \
-		"$((16#${R[child.spi-in]}))" "$((16#${R[child.spi-out]}))" \
-		>"$OUT/$1-sas.txt" <<-'PY'
+	"$SECSTAT" -s $URL_NS -s $URL_ROOT --timeout 5000 --json sa \
+		>"$OUT/$1-sa.json" 2>&1 || lab_fail "secstat sa ($(head -c 300 "$OUT/$1-sa.json"))"
+	python3 - "$OUT/$1-sa.json" "$((16#${R[child.spi-in]}))" \
+		"$((16#${R[child.spi-out]}))" "${R[child.reqid]}" >"$OUT/$1-sa.txt" <<-'PY'
 		import json, sys
-		spi_in, spi_out = int(sys.argv[3]), int(sys.argv[4])
-		for path, url in ((sys.argv[1], "ipc:///run/ssk-ns.sock"),
-		                  (sys.argv[2], "ipc:///run/ssk-root.sock")):
+		spi_in, spi_out, reqid = (int(a) for a in sys.argv[2:5])
+		try:
+		    hosts = json.load(open(sys.argv[1]))["hosts"]
+		except Exception as e:
+		    print("all error %s" % str(e).replace(" ", "_"))
+		    hosts = []
+		for h in hosts:
+		    url = h.get("server")
 		    def out(k, v):
-		        print("%s %s %s" % (url, k, v))
-		    try:
-		        d = json.load(open(path))
-		    except Exception as e:
-		        out("error", str(e).replace(" ", "_"))
-		        continue
+		        print("%s %s %s" % (url, k, "EMPTY" if v == "" else v))
+		    d = h.get("reply", {}).get("securityAssociations", {})
 		    ike = d.get("ikeSas", [])
 		    out("ike", ",".join("%s:%s:%s" % (s.get("name"), s.get("state"),
 		                        s.get("source")) for s in ike) or "none")
@@ -484,8 +484,7 @@ listing()
 		        for k in ("source", "spiIn", "spiOut", "bytesIn", "bytesOut",
 		                  "packetsIn", "packetsOut", "integrityFailures",
 		                  "replayFailures", "netns", "mode", "protocol"):
-		            v = c.get(k, "ABSENT")
-		            out("child." + k, "EMPTY" if v == "" else v)
+		            out("child." + k, c.get(k, "ABSENT"))
 		    # Every place either kernel SPI shows up in the listing: once
 		    # each, in the CHILD_SA.
 		    for name, spi in (("in", spi_in), ("out", spi_out)):
@@ -499,14 +498,25 @@ listing()
 		                where.append("unowned:" + e.get("source", "?"))
 		        out("spi_" + name, ",".join(where) or "nowhere")
 		    out("unowned", len(d.get("ipsecSas", [])))
+		    # The CHILD_SA's tunnel (its reqid): listed once, whichever
+		    # provider accounts it.
+		    tun = [t for t in d.get("tunnels", []) if t.get("reqid") == reqid]
+		    out("tunnels", "%d/%d" % (len(tun), len(d.get("tunnels", []))))
+		    if len(tun) == 1:
+		        for k in ("source", "bytesIn", "bytesOut", "packetsIn",
+		                  "packetsOut", "sasAdded", "sasDeleted", "rekeys",
+		                  "activeSas", "integrityFailures", "netns"):
+		            out("tunnel." + k, tun[0].get(k, "ABSENT"))
 		PY
 	L=()
 	while read -r url k v; do
 		L["$url $k"]=$v
-	done <"$OUT/$1-sas.txt"
+	done <"$OUT/$1-sa.txt"
 }
 
-# check_listing STEP: each kernel SA once, merged into the CHILD_SA.
+# check_listing STEP ADDED DELETED REKEYS: each kernel SA once, merged
+# into the CHILD_SA; the CHILD_SA's tunnel once (TUN_* from
+# expect_traffic), with SAs added, deleted and pairs rekeyed.
 check_listing()
 {
 	local url n si=$((16#${R[child.spi-in]})) so=$((16#${R[child.spi-out]}))
@@ -533,9 +543,22 @@ check_listing()
 		assert_eq "[$n] kernel SA $so listed once, in the CHILD_SA" \
 			child:INSTALLED "${L[$url spi_out]}"
 		assert_eq "[$n] no unowned kernel SA" 0 "${L[$url unowned]}"
+		# The tunnel's totals across rekeys: listed once, = the
+		# aggregate traffic, the kernel's SA events and drops.
+		assert_eq "[$n] tunnels of reqid ${R[child.reqid]}/all" 1/1 "${L[$url tunnels]}"
+		assert_eq "[$n] tunnel bytesIn" "$TUN_BIN" "${L[$url tunnel.bytesIn]}"
+		assert_eq "[$n] tunnel bytesOut" "$TUN_BOUT" "${L[$url tunnel.bytesOut]}"
+		assert_eq "[$n] tunnel packetsIn" "$TUN_PIN" "${L[$url tunnel.packetsIn]}"
+		assert_eq "[$n] tunnel packetsOut" "$TUN_POUT" "${L[$url tunnel.packetsOut]}"
+		assert_eq "[$n] tunnel activeSas" "${R[kernel_sas]}" "${L[$url tunnel.activeSas]}"
+		assert_eq "[$n] tunnel sasAdded" "$2" "${L[$url tunnel.sasAdded]}"
+		assert_eq "[$n] tunnel sasDeleted" "$3" "${L[$url tunnel.sasDeleted]}"
+		assert_eq "[$n] tunnel rekeys (SA pairs replaced)" "$4" "${L[$url tunnel.rekeys]}"
+		assert_eq "[$n] tunnel integrityFailures" "$FAILED" "${L[$url tunnel.integrityFailures]}"
 	done
 	assert_eq "[$1 root] CHILD_SA netns = the kernel SAs' namespace" a \
 		"${L[$URL_ROOT child.netns]}"
+	assert_eq "[$1 root] tunnel netns" a "${L[$URL_ROOT tunnel.netns]}"
 }
 
 # expect_traffic BASE_IN_B BASE_IN_P BASE_OUT_B BASE_OUT_P (after refs):
@@ -561,6 +584,8 @@ expect_traffic()
 	want $OUTB.transportByteCount 0
 	want $IN.totalSuccessfulPackets $(($2 + KIP))
 	want $OUTB.totalSuccessfulPackets $(($4 + KOP))
+	TUN_BIN=$(($1 + KIB)) TUN_PIN=$(($2 + KIP))
+	TUN_BOUT=$(($3 + KOB)) TUN_POUT=$(($4 + KOP))
 	want $AGG.activeSas "${R[kernel_sas]}"
 	want $AGG.activeTunnels 1
 }
@@ -628,12 +653,12 @@ want_root $DROP.invalidSpisOnInbound \
 	"$((${R[rootmib.XfrmInNoStates]} + ${R[mib.XfrmInNoStates]}))"
 settle up
 
-# ---------------------------------------------------------------- 3. listing
+# ---------------------------------------------------------------- 2. listing
 lab_say "2. per-SA listing: each kernel SA once, in its CHILD_SA"
 listing up
-check_listing up
+check_listing up 2 0 0
 
-# ---------------------------------------------------------------- 4. rekey
+# ---------------------------------------------------------------- 3. rekey
 lab_say "3. swanctl --rekey --child net"
 B_IN=$KIB B_INP=$KIP B_OUT=$KOB B_OUTP=$KOP
 PREV_IN=${V[$URL_NS $IN.encryptedByteCount]}
@@ -641,7 +666,15 @@ PREV_OUT=${V[$URL_NS $OUTB.encryptedByteCount]}
 sw a --rekey --child net >"$OUT/rekey.txt" 2>&1 || { cat "$OUT/rekey.txt"; die "rekey"; }
 # Done when the kernel holds two SAs again, neither of the old pair
 # (read without starting a parser: a builtin loop over `ip xfrm state`).
+# Meanwhile the agents are asked too: whatever mix of before and after
+# their providers' last collections hold, the rekey is one tunnel and at
+# most 4 kernel SAs (old and new pair), never charon's new pair on top.
+DURING=
 for i in $(seq 100); do
+	query $D/during.tsv
+	for url in $URL_NS $URL_ROOT; do
+		DURING="$DURING ${V[$url $AGG.activeSas]-?}/${V[$url $AGG.activeTunnels]-?}"
+	done
 	ip -n a xfrm state >$D/xfrm-wait.txt
 	n=0 old=0
 	while read -r w1 w2 w3 w4 _; do
@@ -653,6 +686,12 @@ for i in $(seq 100); do
 	nap 0.2
 done
 [ $n = 2 ] && [ $old = 0 ] || { cat $D/xfrm-wait.txt; die "the rekey did not complete"; }
+echo "activeSas/activeTunnels seen during the rekey (ns, root, ...):$DURING"
+bad=
+for e in $DURING; do
+	[ "${e#*/}" = 1 ] && [ "${e%/*}" -ge 2 ] 2>/dev/null && [ "${e%/*}" -le 4 ] || bad="$bad $e"
+done
+assert_eq "during the rekey: 2-4 SAs in 1 tunnel in every answer" "" "$bad"
 in_ns a ping -n -q -c 5 -i 0.1 -W 3 -s 100 -I $INNER_A $INNER_B >/dev/null ||
 	die "no traffic after the rekey"
 refs
@@ -680,7 +719,7 @@ for url in $URL_NS $URL_ROOT; do
 		"${V[$url $OUTB.encryptedByteCount]}"
 done
 listing rekey
-check_listing rekey
+check_listing rekey 4 2 1
 
 lab_say "summary"
 echo "bytes in/out: kernel $B_IN/$B_OUT (old SAs) + $KIB/$KOB (new SAs);" \
