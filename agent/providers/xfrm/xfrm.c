@@ -920,6 +920,7 @@ void
 xfrm_add_tunnels(struct stats_tree *t, const struct xfrm_ns_rec *r)
 {
 	struct pair_key *keys;
+	size_t n = 0;
 
 	if (r->n_tuns == 0) {
 		return;
@@ -933,30 +934,35 @@ xfrm_add_tunnels(struct stats_tree *t, const struct xfrm_ns_rec *r)
 		bool in = k->dir == XFRM_DIR_IN;
 		size_t alen = k->family == AF_INET ? 4 : 16;
 
+		/* A tunnel that never had a complete SA (only larval states:
+		 * a negotiation) has no properties and nothing to total. */
+		if (!r->tuns[i].has_sel) {
+			continue;
+		}
 		/* calloc zeroed the key: unused address bytes compare
 		 * equal. */
-		keys[i].reqid = k->reqid;
-		keys[i].family = k->family;
-		keys[i].proto = k->proto;
-		keys[i].dir = k->dir;
-		memcpy(&keys[i].local, in ? &k->daddr : &k->saddr, alen);
-		memcpy(&keys[i].remote, in ? &k->saddr : &k->daddr, alen);
-		keys[i].idx = i;
+		keys[n].reqid = k->reqid;
+		keys[n].family = k->family;
+		keys[n].proto = k->proto;
+		keys[n].dir = k->dir;
+		memcpy(&keys[n].local, in ? &k->daddr : &k->saddr, alen);
+		memcpy(&keys[n].remote, in ? &k->saddr : &k->daddr, alen);
+		keys[n].idx = i;
+		n++;
 	}
-	qsort(keys, r->n_tuns, sizeof(*keys), pair_cmp);
-	for (size_t i = 0; i < r->n_tuns;) {
+	qsort(keys, n, sizeof(*keys), pair_cmp);
+	for (size_t i = 0; i < n;) {
 		const struct xfrm_tun_rec *a = &r->tuns[keys[i].idx];
 		const struct xfrm_tun_rec *b = NULL;
 		Secstat__V1__TunnelDetail *d;
 
 		/* Sorted IN before OUT: a pair is two neighbours. */
-		if (i + 1 < r->n_tuns &&
-		    pair_cmp_key(&keys[i], &keys[i + 1]) == 0 &&
+		if (i + 1 < n && pair_cmp_key(&keys[i], &keys[i + 1]) == 0 &&
 		    keys[i].dir == XFRM_DIR_IN &&
 		    keys[i + 1].dir == XFRM_DIR_OUT) {
 			b = &r->tuns[keys[i + 1].idx];
 		}
-		d = tunnel_entry(t, r, b != NULL && b->has_sel ? b : a);
+		d = tunnel_entry(t, r, b != NULL ? b : a);
 		tunnel_side(d, a);
 		if (b != NULL) {
 			tunnel_side(d, b);

@@ -454,8 +454,8 @@ test_tunnels(void **state)
 	xfrm_records_free(rs);
 }
 
-/* Same reqid and addresses but another protocol, or the same direction
- * twice with other peers: no pair. */
+/* Same reqid and addresses but another protocol: no pair. A tunnel that
+ * never had a complete SA: no entry. */
 static void
 test_tunnels_unpaired(void **state)
 {
@@ -464,9 +464,11 @@ test_tunnels_unpaired(void **state)
 	struct stats_tree t;
 
 	(void)state;
-	/* Keep the reqid 1 pair and turn the inbound one into AH. */
-	r->n_tuns = 2;
+	/* Keep the reqid 1 pair and turn the inbound one into AH; a
+	 * tunnel that only ever had larval states is not listed. */
+	r->n_tuns = 3;
 	r->tuns[1].key.proto = IPPROTO_AH;
+	r->tuns[2].has_sel = false;
 	stats_tree_init(&t);
 	xfrm_contribute(rs, &t);
 	assert_int_equal(t.sa_response.n_tunnels, 2);
