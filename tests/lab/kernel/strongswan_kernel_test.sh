@@ -725,8 +725,14 @@ lab_say "summary"
 echo "bytes in/out: kernel $B_IN/$B_OUT (old SAs) + $KIB/$KOB (new SAs);" \
 	"ns agent ${V[$URL_NS $IN.encryptedByteCount]}/${V[$URL_NS $OUTB.encryptedByteCount]}," \
 	"root agent ${V[$URL_ROOT $IN.encryptedByteCount]}/${V[$URL_ROOT $OUTB.encryptedByteCount]}"
-tlog "guest script done"
+for p in $AGENT_PIDS; do
+	assert_cmd "agent $p still running at the end" kill -0 $p
+done
 cleanup
+# A sanitized build (-DSECSTAT_SANITIZE=ON) reports at exit, too.
+assert_eq "no sanitizer report in the agents' logs" "" \
+	"$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' $OUT/agent-*.log)"
+tlog "guest script done"
 cp $D/a/charon.log "$OUT/charon-a.log"
 cp $D/b/charon.log "$OUT/charon-b.log"
 lab_finish
