@@ -9,6 +9,8 @@
 set -uo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
 pki=$SECSTAT_SOURCE_DIR/certs/secstat-pki.sh
+# Time scale: valgrind_test.sh runs the agent under memcheck (5x).
+slow=${SECSTAT_TEST_SLOW:-1}
 work=$(mktemp -d /tmp/secstat-security.XXXXXX)
 chmod 755 "$work"
 pids=()
@@ -31,7 +33,7 @@ start() {
 	"$SECSTATD" "$@" 2>"$work/$name.log" &
 	pid=$!
 	pids+=("$pid")
-	for _ in $(seq 200); do
+	for _ in $(seq $((200 * slow))); do
 		grep -q ' ready' "$work/$name.log" && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
@@ -90,7 +92,7 @@ cli() { # cli CLIENT [TOKEN_OWNER] ARGS...: secstat over TLS as CLIENT
 	local who=$1 dir=$ca
 	shift
 	[ "$who" = intruder ] && dir=$rogue
-	"$SECSTAT" -t 3000 --tls-ca "$ca/ca.pem" --tls-cert "$dir/$who.pem" \
+	"$SECSTAT" -t $((3000 * slow)) --tls-ca "$ca/ca.pem" --tls-cert "$dir/$who.pem" \
 		--tls-key "$dir/$who.key" "$@"
 }
 cred() { echo --client-id "$1" --token-file "$ca/$1.token"; }
@@ -125,9 +127,9 @@ grep -q 'wrong token' "$work/out" && fail "denial reason leaked to the client"
 say "handshakes that must fail"
 expect 1 'RPC_E_' cli intruder $(cred noc) -s "$TLS" ipsec
 expect 1 'RPC_E_' cli expired $(cred noc) -s "$TLS" ipsec
-expect 1 'RPC_E_' "$SECSTAT" -t 3000 --tls-ca "$ca/ca.pem" $(cred noc) -s "$TLS" ipsec
+expect 1 'RPC_E_' "$SECSTAT" -t $((3000 * slow)) --tls-ca "$ca/ca.pem" $(cred noc) -s "$TLS" ipsec
 # A client that does not know the agent's CA refuses the agent.
-expect 1 'RPC_E_' "$SECSTAT" -t 3000 --tls-ca "$rogue/ca.pem" \
+expect 1 'RPC_E_' "$SECSTAT" -t $((3000 * slow)) --tls-ca "$rogue/ca.pem" \
 	--tls-cert "$rogue/intruder.pem" --tls-key "$rogue/intruder.key" -s "$TLS" ipsec
 # The agent still serves the good client after all that.
 expect 0 'ERROR_SUCCESS' cli noc $(cred noc) -s "$TLS" ipsec
@@ -146,7 +148,7 @@ mode=$(stat -c %a "$work/agent.sock")
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
 	as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 	# Not in the socket's group: cannot even connect.
-	expect 1 'RPC_E_' as_nobody "$SECSTAT" -t 2000 -s "$IPC" info
+	expect 1 'RPC_E_' as_nobody "$SECSTAT" -t $((2000 * slow)) -s "$IPC" info
 	# In the group (--ipc-group) and in the ACL for info only.
 	ipc2=ipc://$work/agent2.sock
 	printf '[local]\nuid = nobody\nrights = info\n' >"$work/acl2"
@@ -171,14 +173,14 @@ say "SIGHUP: the ACL is reread, the listeners stay"
 chmod 600 "$work/acl.new"
 mv "$work/acl.new" "$work/acl"
 kill -HUP "$agent_pid"
-for _ in $(seq 50); do grep -q 'ACL .* reloaded' "$work/agent.log" && break; sleep 0.1; done
+for _ in $(seq $((50 * slow))); do grep -q 'ACL .* reloaded' "$work/agent.log" && break; sleep 0.1; done
 grep -q 'ACL .* reloaded' "$work/agent.log" || fail "no reload logged"
 expect 1 'ERROR_ACCESS_DENIED' cli noc $(cred noc) -s "$TLS" ipsec
 expect 0 'ERROR_SUCCESS' cli storage $(cred storage) -s "$TLS" iscsi
 # A broken ACL: secure default (nobody remote), the error logged.
 echo "[client broken" >"$work/acl"
 kill -HUP "$agent_pid"
-for _ in $(seq 50); do grep -q 'ACL not loaded' "$work/agent.log" && break; sleep 0.1; done
+for _ in $(seq $((50 * slow))); do grep -q 'ACL not loaded' "$work/agent.log" && break; sleep 0.1; done
 grep -q "ACL: $work/acl:1: malformed section header" "$work/agent.log" ||
 	fail "broken ACL: no file:line error"
 grep -q 'ACL not loaded' "$work/agent.log" || fail "broken ACL: fallback not logged"
@@ -187,7 +189,7 @@ expect 0 'ERROR_SUCCESS' "$SECSTAT" -s "$IPC" ipsec
 # A deleted ACL: the same.
 rm -f "$work/acl"
 kill -HUP "$agent_pid"
-sleep 0.5
+sleep $((slow))
 grep -q "ACL: $work/acl: No such file or directory" "$work/agent.log" ||
 	fail "missing ACL on reload: no clear error"
 expect 0 'ERROR_SUCCESS' "$SECSTAT" -s "$IPC" ipsec
@@ -205,7 +207,7 @@ say "start-up refusals"
 expect_start_fail() {
 	local pat=$1 got=0
 	shift
-	timeout 10 "$SECSTATD" --provider sim "$@" >"$work/start.out" 2>&1 || got=$?
+	timeout $((10 * slow)) "$SECSTATD" --provider sim "$@" >"$work/start.out" 2>&1 || got=$?
 	if [ "$got" = 0 ] || [ "$got" = 124 ] || ! grep -Eq -- "$pat" "$work/start.out"; then
 		cat "$work/start.out" >&2
 		fail "start with $* : exit $got, want a failure matching '$pat'"

@@ -102,7 +102,10 @@ test_agent_start(struct test_agent *a, const char *const argv[])
 	}
 	close(fds[1]);
 	a->log_fd = fds[0];
-	deadline = now_ms() + 10000;
+	/* SECSTAT_TEST_SLOW scales the wait (agents under valgrind). */
+	deadline = now_ms() + 10000L * (getenv("SECSTAT_TEST_SLOW") != NULL
+	                                    ? atol(getenv("SECSTAT_TEST_SLOW"))
+	                                    : 1);
 	while (now_ms() < deadline && len + 1 < sizeof(a->log)) {
 		struct pollfd p = {.fd = a->log_fd, .events = POLLIN};
 		ssize_t r;
