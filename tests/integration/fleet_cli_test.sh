@@ -9,10 +9,26 @@ set -euo pipefail
 cli=${1:?usage: fleet_cli_test.sh SECSTAT_CLI}
 work=$(mktemp -d /tmp/secstat-fleet-cli.XXXXXX)
 pids=()
+# Agents must stop on SIGTERM within 5 s; one that does not is a failure
+# (and is killed), not a hang of the test.
 cleanup() {
+	local rc=$? stuck=0
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$p" 2>/dev/null; then
+			echo "FAIL: agent $p did not stop on SIGTERM" >&2
+			kill -9 "$p" 2>/dev/null || true
+			stuck=1
+		fi
+	done
 	wait 2>/dev/null || true
 	rm -rf "$work"
+	[ "$stuck" = 0 ] || exit 1
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -112,8 +128,13 @@ grep -q 'bad.conf:1: publish:' "$work/err" || fail "config error not located"
 # publishes it.
 start relay --relay "$work/hosts" --relay-timeout 300 --hostname relay-1 \
 	--listen "ipc://$work/relay.sock" --publish "ipc://$work/relay-pub.sock" \
-	--collect-interval 3600000
+	--collect-interval 200
 grep -q 'publishing on ipc://' "$work/relay.log" || fail "relay does not publish"
+# Its first collection may finish after it is ready (a loaded machine).
+for _ in $(seq 50); do
+	"$cli" -s "ipc://$work/relay.sock" ipsec >/dev/null 2>&1 && break
+	sleep 0.1
+done
 expect_status 0 "$cli" -s "ipc://$work/relay.sock" --json ipsec
 python3 - "$work/out" "$work/agg.json" <<'PY'
 import json, sys
