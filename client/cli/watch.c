@@ -5,12 +5,17 @@
  * library), and the fleet totals are kept as running sums of the
  * increases so that they never go down when a host restarts or drops
  * out. Hosts going down or coming back are announced as they are seen.
- * On a terminal the screen is redrawn; otherwise one line per update.
+ * With --stream the answers come from the agents' publish streams
+ * instead (every host needs pub=URL in the hosts file): up and down are
+ * then announced the moment the stream says so, from the subscription's
+ * thread. On a terminal the screen is redrawn; otherwise one line per
+ * update.
  */
 #include "subcommands.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +34,21 @@ struct total {
 	uint64_t value;
 };
 
+/* One sample of every host, from a fleet query or from the streams. */
+struct round {
+	size_t ok;
+	uint32_t *status;                 /* per host */
+	const Secstat__V1__Reply **reply; /* per host; NULL unless ok */
+	secstat_fleet_result *fleet;      /* owner of the replies, or */
+	Secstat__V1__Reply **copies;      /* stream states, owned */
+};
+
 struct watch {
 	const struct cli *cli;
 	secstat_fleet *f;
+	secstat_subscription *sub;
+	Secstat__V1__Family family;
+	pthread_mutex_t out_mtx; /* stdout and events: two threads write */
 	size_t n;
 	const char *method;
 	bool tty;
@@ -46,7 +63,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: secstat [-s URL]... [--hosts FILE] watch "
-	           "[--interval S] [--count N] [ipsec|ikeext|iscsi]\n");
+	           "[--interval S] [--count N] [--stream] "
+	           "[ipsec|ikeext|iscsi]\n");
 }
 
 static double
@@ -92,8 +110,11 @@ event(struct watch *w, const char *fmt, const char *host, const char *what)
 
 	timestamp(ts, sizeof(ts));
 	snprintf(line, sizeof(line), fmt, ts, host, what);
+	pthread_mutex_lock(&w->out_mtx);
 	if (!w->tty) {
 		printf("%s\n", line);
+		fflush(stdout);
+		pthread_mutex_unlock(&w->out_mtx);
 		return;
 	}
 	if (w->n_events == 5) {
@@ -105,12 +126,13 @@ event(struct watch *w, const char *fmt, const char *host, const char *what)
 	if (w->events[w->n_events] != NULL) {
 		w->n_events++;
 	}
+	pthread_mutex_unlock(&w->out_mtx);
 }
 
 static const char *
-host_name(const struct watch *w, const secstat_fleet_result *r, size_t i)
+host_name(const struct watch *w, const struct round *r, size_t i)
 {
-	const Secstat__V1__Reply *rep = secstat_fleet_result_reply(r, i);
+	const Secstat__V1__Reply *rep = r != NULL ? r->reply[i] : NULL;
 
 	if (rep != NULL && rep->host != NULL && rep->host->hostname != NULL) {
 		return rep->host->hostname;
@@ -120,12 +142,12 @@ host_name(const struct watch *w, const secstat_fleet_result *r, size_t i)
 
 /* Up and down changes since the previous round. */
 static void
-note_changes(struct watch *w, const secstat_fleet_result *r, bool first)
+note_changes(struct watch *w, const struct round *r, bool first)
 {
 	char buf[32];
 
 	for (size_t i = 0; i < w->n; i++) {
-		uint32_t st = secstat_fleet_result_status(r, i);
+		uint32_t st = r->status[i];
 		bool was = w->last_status[i] == ERROR_SUCCESS;
 		bool is = st == ERROR_SUCCESS;
 
@@ -200,8 +222,8 @@ total_value(const struct watch *w, const char *path, uint64_t fallback)
 }
 
 static void
-draw_tty(struct watch *w, const secstat_fleet_result *r,
-         const secstat_rates *rates, double interval)
+draw_tty(struct watch *w, const struct round *r, const secstat_rates *rates,
+         double interval)
 {
 	const struct secstat_rate *fr = NULL;
 	size_t n = 0, shown = 0;
@@ -210,7 +232,7 @@ draw_tty(struct watch *w, const secstat_fleet_result *r,
 	timestamp(ts, sizeof(ts));
 	printf("\033[H\033[2J");
 	printf("secstat watch  %s  every %.1fs  %s  hosts %zu/%zu ok\n\n",
-	       w->method, interval, ts, secstat_fleet_result_ok(r), w->n);
+	       w->method, interval, ts, r->ok, w->n);
 	if (rates != NULL) {
 		fr = secstat_rates_fleet(rates, &n);
 	}
@@ -246,9 +268,8 @@ draw_tty(struct watch *w, const secstat_fleet_result *r,
 		}
 		printf("%-24.24s %-26s %14.1f %14" PRIu32 "%s\n",
 		       host_name(w, r, i),
-		       output_status_name(secstat_fleet_result_status(r, i),
-		                          buf, sizeof(buf)),
-		       sum, resets,
+		       output_status_name(r->status[i], buf, sizeof(buf)), sum,
+		       resets,
 		       (flags & SECSTAT_RATES_EPOCH_CHANGED) ? "  restarted"
 		                                             : "");
 	}
@@ -267,15 +288,14 @@ draw_tty(struct watch *w, const secstat_fleet_result *r,
 /* One line: time, hosts, then every moving fleet counter as
  * path=total(+rate/s). */
 static void
-draw_line(struct watch *w, const secstat_fleet_result *r,
-          const secstat_rates *rates)
+draw_line(struct watch *w, const struct round *r, const secstat_rates *rates)
 {
 	const struct secstat_rate *fr;
 	size_t n = 0;
 	char ts[32];
 
 	timestamp(ts, sizeof(ts));
-	printf("%s hosts=%zu/%zu", ts, secstat_fleet_result_ok(r), w->n);
+	printf("%s hosts=%zu/%zu", ts, r->ok, w->n);
 	if (rates != NULL) {
 		fr = secstat_rates_fleet(rates, &n);
 		for (size_t i = 0; i < n; i++) {
@@ -291,24 +311,165 @@ draw_line(struct watch *w, const secstat_fleet_result *r,
 	fflush(stdout);
 }
 
+static void
+round_free(struct round *r, size_t n)
+{
+	if (r == NULL) {
+		return;
+	}
+	secstat_fleet_result_free(r->fleet);
+	for (size_t i = 0; r->copies != NULL && i < n; i++) {
+		secstat_reply_free(r->copies[i]);
+	}
+	free(r->copies);
+	free(r->status);
+	free(r->reply);
+	free(r);
+}
+
+static struct round *
+round_alloc(size_t n)
+{
+	struct round *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->status = calloc(n, sizeof(*r->status))) == NULL ||
+	    (r->reply = calloc(n, sizeof(*r->reply))) == NULL) {
+		round_free(r, 0);
+		return NULL;
+	}
+	return r;
+}
+
+/* A fleet query. */
+static struct round *
+round_query(struct watch *w)
+{
+	struct round *r = round_alloc(w->n);
+
+	if (r == NULL || secstat_fleet_query(w->f, w->method, NULL, NULL,
+	                                     &r->fleet) != ERROR_SUCCESS) {
+		round_free(r, w->n);
+		return NULL;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		r->status[i] = secstat_fleet_result_status(r->fleet, i);
+		if (r->status[i] == ERROR_SUCCESS) {
+			r->reply[i] = secstat_fleet_result_reply(r->fleet, i);
+			r->ok++;
+		}
+	}
+	return r;
+}
+
+/* The streams' current states. A host the stream calls down is
+ * RPC_E_TIMEOUT (silent past its heartbeats); one that is up without a
+ * valid state yet (a gap being repaired) FWP_E_NOT_FOUND. */
+static struct round *
+round_stream(struct watch *w)
+{
+	struct round *r = round_alloc(w->n);
+
+	if (r == NULL ||
+	    (r->copies = calloc(w->n, sizeof(*r->copies))) == NULL) {
+		round_free(r, 0);
+		return NULL;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		struct secstat_sub_stats st;
+		uint32_t s;
+
+		secstat_subscription_stats(w->sub, i, &st);
+		s = secstat_subscription_state(w->sub, i, w->family,
+		                               &r->copies[i]);
+		if (!st.up) {
+			r->status[i] = RPC_E_TIMEOUT;
+		} else if (s != ERROR_SUCCESS) {
+			r->status[i] = s;
+		} else {
+			r->status[i] = r->copies[i]->status;
+		}
+		if (r->status[i] == ERROR_SUCCESS) {
+			r->reply[i] = r->copies[i];
+			r->ok++;
+		}
+	}
+	return r;
+}
+
+/* Up and down from the subscription's thread, as they happen. */
+static void
+on_stream_event(const struct secstat_sub_event *ev, void *arg)
+{
+	struct watch *w = arg;
+	const struct secstat_fleet_host *h = secstat_fleet_host(w->f, ev->host);
+
+	if (ev->type == SECSTAT_SUB_UP) {
+		event(w, "%s UP   %s%s", h->name, "");
+	} else if (ev->type == SECSTAT_SUB_DOWN) {
+		event(w, "%s DOWN %s (%s)", h->name, "no heartbeat");
+	}
+}
+
+static int
+stream_open(struct watch *w)
+{
+	struct secstat_sub_host *hosts = calloc(w->n, sizeof(*hosts));
+	struct secstat_subscribe_options o;
+	uint32_t st;
+
+	if (hosts == NULL) {
+		return EXIT_ALL_FAILED;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		const struct secstat_fleet_host *h =
+		    secstat_fleet_host(w->f, i);
+
+		if (h->pub_url == NULL) {
+			fprintf(stderr,
+			        "secstat: watch --stream: %s has no pub=URL in "
+			        "the hosts file\n",
+			        h->name);
+			free(hosts);
+			return EXIT_USAGE;
+		}
+		hosts[i].pub_url = h->pub_url;
+		hosts[i].req_url = h->url;
+		hosts[i].name = h->name;
+	}
+	secstat_subscribe_options_init(&o);
+	o.families = SECSTAT_FAMILY_MASK(w->family);
+	o.timeout_ms = w->cli->timeout_ms;
+	st = secstat_subscribe(&w->sub, hosts, w->n, &o, on_stream_event, w);
+	free(hosts);
+	if (st != ERROR_SUCCESS) {
+		fprintf(stderr, "secstat: watch --stream: %s\n",
+		        secstat_strerror(st));
+		return EXIT_ALL_FAILED;
+	}
+	return 0;
+}
+
 int
 watch_main(int argc, char *argv[], const struct cli *cli)
 {
 	static const struct option opts[] = {
 	    {"interval", required_argument, NULL, 'i'},
 	    {"count", required_argument, NULL, 'c'},
+	    {"stream", no_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct watch w = {.cli = cli,
-	                  .method = SECSTAT_METHOD_IPSEC_GET_STATISTICS1};
-	secstat_fleet_result *prev = NULL;
+	                  .method = SECSTAT_METHOD_IPSEC_GET_STATISTICS1,
+	                  .family = SECSTAT__V1__FAMILY__FAMILY_IPSEC};
+	struct round *prev = NULL;
 	double interval = 1.0;
 	long count = -1;
+	bool stream = false;
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:c:sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if ((interval = parse_seconds(optarg)) < 0) {
@@ -329,6 +490,9 @@ watch_main(int argc, char *argv[], const struct cli *cli)
 				return EXIT_USAGE;
 			}
 			break;
+		case 's':
+			stream = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_ALL_OK;
@@ -342,10 +506,13 @@ watch_main(int argc, char *argv[], const struct cli *cli)
 
 		if (strcmp(fam, "ipsec") == 0) {
 			w.method = SECSTAT_METHOD_IPSEC_GET_STATISTICS1;
+			w.family = SECSTAT__V1__FAMILY__FAMILY_IPSEC;
 		} else if (strcmp(fam, "ikeext") == 0) {
 			w.method = SECSTAT_METHOD_IKEEXT_GET_STATISTICS1;
+			w.family = SECSTAT__V1__FAMILY__FAMILY_IKE;
 		} else if (strcmp(fam, "iscsi") == 0) {
 			w.method = SECSTAT_METHOD_ISCSI_GET_STATISTICS;
+			w.family = SECSTAT__V1__FAMILY__FAMILY_ISCSI;
 		} else {
 			usage(stderr);
 			return EXIT_USAGE;
@@ -358,6 +525,7 @@ watch_main(int argc, char *argv[], const struct cli *cli)
 	if ((rc = query_open_fleet(cli, &w.f)) != 0) {
 		return rc;
 	}
+	pthread_mutex_init(&w.out_mtx, NULL);
 	w.n = secstat_fleet_count(w.f);
 	w.tty = isatty(1);
 	w.last_status = calloc(w.n, sizeof(*w.last_status));
@@ -367,32 +535,48 @@ watch_main(int argc, char *argv[], const struct cli *cli)
 		rc = EXIT_ALL_FAILED;
 		goto out;
 	}
-	for (long round = 0; count < 0 || round < count; round++) {
-		secstat_fleet_result *cur = NULL;
+	if (stream && (rc = stream_open(&w)) != 0) {
+		goto out;
+	}
+	for (long n = 0; count < 0 || n < count; n++) {
+		struct round *cur;
 		secstat_rates *rates = NULL;
 		struct timespec a, b;
 
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		if (secstat_fleet_query(w.f, w.method, NULL, NULL, &cur) !=
-		    ERROR_SUCCESS) {
+		if (stream) {
+			/* The first states arrive with the first messages. */
+			if (n == 0) {
+				sleep_ms((uint64_t)(interval * 1000 + 0.5));
+			}
+			cur = round_stream(&w);
+		} else {
+			cur = round_query(&w);
+		}
+		if (cur == NULL) {
 			fprintf(stderr, "secstat: out of memory\n");
 			rc = EXIT_ALL_FAILED;
 			goto out;
 		}
-		note_changes(&w, cur, round == 0);
+		if (!stream) {
+			note_changes(&w, cur, n == 0);
+		}
 		if (prev != NULL &&
-		    secstat_rates_compute(prev, cur, &rates) == ERROR_SUCCESS) {
+		    secstat_rates_compute_replies(prev->reply, cur->reply, w.n,
+		                                  &rates) == ERROR_SUCCESS) {
 			update_totals(&w, rates);
 		}
+		pthread_mutex_lock(&w.out_mtx);
 		if (w.tty) {
 			draw_tty(&w, cur, rates, interval);
 		} else {
 			draw_line(&w, cur, rates);
 		}
+		pthread_mutex_unlock(&w.out_mtx);
 		secstat_rates_free(rates);
-		secstat_fleet_result_free(prev);
+		round_free(prev, w.n);
 		prev = cur;
-		if (count > 0 && round + 1 >= count) {
+		if (count > 0 && n + 1 >= count) {
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &b);
@@ -405,16 +589,10 @@ watch_main(int argc, char *argv[], const struct cli *cli)
 			}
 		}
 	}
-	{
-		uint32_t *st = calloc(w.n, sizeof(*st));
-		for (size_t i = 0; st != NULL && i < w.n; i++) {
-			st[i] = secstat_fleet_result_status(prev, i);
-		}
-		rc = st != NULL ? query_exit_status(st, w.n) : EXIT_ALL_FAILED;
-		free(st);
-	}
+	rc = query_exit_status(prev->status, w.n);
 out:
-	secstat_fleet_result_free(prev);
+	secstat_subscription_close(w.sub);
+	round_free(prev, w.n);
 	secstat_fleet_close(w.f);
 	for (size_t i = 0; i < w.n_totals; i++) {
 		free(w.totals[i].own);
@@ -425,5 +603,6 @@ out:
 	}
 	free(w.events);
 	free(w.last_status);
+	pthread_mutex_destroy(&w.out_mtx);
 	return rc;
 }

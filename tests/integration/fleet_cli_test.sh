@@ -111,6 +111,19 @@ grep -q ' DOWN dead-1 (RPC_E_SERVER_DIED_DNE)' "$work/out" || fail "watch: no DO
 expect_status 64 "$cli" --hosts "$work/hosts" watch --interval 0
 expect_status 64 "$cli" --hosts "$work/hosts" -s "ipc://$work/a1.sock" ipsec
 
+# Watch over the publish streams: up as soon as the stream says so.
+start p1 --provider sim --hostname cli-pub --listen "ipc://$work/p1.sock" \
+	--publish "ipc://$work/p1-pub.sock" --publish-interval 100 \
+	--heartbeat-interval 200 --collect-interval 100
+printf 'ipc://%s/p1.sock cli-pub pub=ipc://%s/p1-pub.sock\n' "$work" "$work" \
+	>"$work/stream-hosts"
+expect_status 0 "$cli" --hosts "$work/stream-hosts" watch --stream --interval 0.3 --count 4
+grep -q ' UP   cli-pub' "$work/out" || fail "watch --stream: no UP line"
+[ "$(grep -c ' hosts=1/1' "$work/out")" = 4 ] || fail "watch --stream: not four updates"
+grep -q 'totalSasAdded=[0-9]*([0-9.]*/s)' "$work/out" || fail "watch --stream: no rate"
+expect_status 64 "$cli" --hosts "$work/hosts" watch --stream --count 1
+grep -q 'has no pub=URL' "$work/err" || fail "watch --stream without pub= not explained"
+
 # Bad hosts files are usage errors with FILE:LINE.
 printf 'web-1 tcp://127.0.0.1:1\n' >"$work/bad"
 expect_status 64 "$cli" --hosts "$work/bad" ipsec
