@@ -141,7 +141,7 @@ defaults:
 /* ---- the per-host state machine ---- */
 
 static void host_cb(void *arg);
-static void host_start(struct host *h);
+static struct host *host_start(struct host *h);
 
 /* The connection of host h is gone: a request on it will never be
  * answered there, and REQ would send it again on the next connection,
@@ -174,18 +174,29 @@ remaining_ms(nng_time deadline)
 	return deadline > now ? (nng_duration)(deadline - now) : 1;
 }
 
-/* Records the outcome of host h and starts the next waiting host. */
+/* Starts `h` and every host after it that finishes at once (a URL that
+ * cannot be used): a loop, not a recursion, whatever their number. */
 static void
+host_run(struct host *h)
+{
+	while (h != NULL) {
+		h = host_start(h);
+	}
+}
+
+/* Records the outcome of host h; returns the next waiting host, which
+ * the caller starts (host_run()), or NULL. */
+static struct host *
 host_finish(struct host *h, uint32_t status, Secstat__V1__Reply *reply)
 {
 	secstat_fleet *f = h->f;
 	struct host *next = NULL;
 	nng_time now = nng_clock();
+	size_t idx;
 
 	h->status = status;
 	h->reply = reply;
 	h->latency_us = (uint32_t)((now - h->started) * 1000u);
-	size_t idx;
 
 	nng_mtx_lock(h->mtx);
 	h->state = HOST_DONE;
@@ -202,12 +213,12 @@ host_finish(struct host *h, uint32_t status, Secstat__V1__Reply *reply)
 		nng_cv_wake(f->cv);
 		nng_mtx_unlock(f->mtx);
 	}
-	if (next != NULL) {
-		host_start(next);
-	}
+	return next;
 }
 
-static void
+/* Sends host h's request; returns the next host to start when h
+ * finished at once, else NULL (its callback carries on). */
+static struct host *
 host_start(struct host *h)
 {
 	secstat_fleet *f = h->f;
@@ -218,15 +229,13 @@ host_start(struct host *h)
 	h->deadline = h->started + f->timeout_ms;
 	h->reply = NULL;
 	if (h->open_status != ERROR_SUCCESS) {
-		host_finish(h, h->open_status, NULL);
-		return;
+		return host_finish(h, h->open_status, NULL);
 	}
 	if ((rv = codec_request_pack_cred(
 	         h->id, f->method, f->timeout_ms, f->max_age_ms,
 	         tls_client_url_is_tls(h->url) ? f->client_id : NULL, f->token,
 	         &msg)) != 0) {
-		host_finish(h, error_from_errno(rv), NULL);
-		return;
+		return host_finish(h, error_from_errno(rv), NULL);
 	}
 	nng_mtx_lock(h->mtx);
 	h->state = HOST_SENDING;
@@ -235,6 +244,7 @@ host_start(struct host *h)
 	nng_aio_set_msg(h->aio, msg);
 	nng_aio_set_timeout(h->aio, remaining_ms(h->deadline));
 	nng_ctx_send(h->ctx, h->aio);
+	return NULL;
 }
 
 static void
@@ -253,13 +263,13 @@ host_cb(void *arg)
 			nng_mtx_unlock(h->mtx);
 			nng_msg_free(nng_aio_get_msg(h->aio));
 			nng_aio_set_msg(h->aio, NULL);
-			host_finish(h, error_from_nng(rv, ERROR_STAGE_SEND),
-			            NULL);
+			host_run(host_finish(
+			    h, error_from_nng(rv, ERROR_STAGE_SEND), NULL));
 			return;
 		}
 		if (h->disconnected) {
 			nng_mtx_unlock(h->mtx);
-			host_finish(h, RPC_E_DISCONNECTED, NULL);
+			host_run(host_finish(h, RPC_E_DISCONNECTED, NULL));
 			return;
 		}
 		h->state = HOST_RECEIVING;
@@ -271,10 +281,11 @@ host_cb(void *arg)
 	lost = h->disconnected;
 	nng_mtx_unlock(h->mtx);
 	if (rv != 0) {
-		host_finish(h,
-		            lost ? RPC_E_DISCONNECTED
-		                 : error_from_nng(rv, ERROR_STAGE_RECV),
-		            NULL);
+		host_run(host_finish(h,
+		                     lost
+		                         ? RPC_E_DISCONNECTED
+		                         : error_from_nng(rv, ERROR_STAGE_RECV),
+		                     NULL));
 		return;
 	}
 	msg = nng_aio_get_msg(h->aio);
@@ -288,10 +299,10 @@ host_cb(void *arg)
 		if (r != NULL) {
 			secstat__v1__reply__free_unpacked(r, NULL);
 		}
-		host_finish(h, error_from_errno(rv), NULL);
+		host_run(host_finish(h, error_from_errno(rv), NULL));
 		return;
 	}
-	host_finish(h, r->status, r);
+	host_run(host_finish(h, r->status, r));
 }
 
 /* ---- open and close ---- */
@@ -935,7 +946,7 @@ secstat_fleet_query(secstat_fleet *f, const char *method,
 		f->hosts[i].id = ++f->next_id;
 	}
 	for (size_t i = 0; i < start; i++) {
-		host_start(&f->hosts[i]);
+		host_run(&f->hosts[i]);
 	}
 	nng_mtx_lock(f->mtx);
 	while (!f->all_done) {
