@@ -514,6 +514,25 @@ live_new(struct xfrm_totals *t, const struct xfrm_sa *sa, enum xfrm_dir dir,
 	return 0;
 }
 
+/* Live SA `l` is complete now (`sa` is its complete state). A larval
+ * state got its tunnel from placeholders: an IKE daemon allocates the SPI
+ * before it knows the reqid and mode, and the kernel's UPDSA keeps the
+ * add time when it completes in the same second. The SA joins its real
+ * tunnel (the larval state carried nothing to move). */
+static void
+live_complete_now(struct xfrm_totals *t, struct xfrm_live *l,
+                  const struct xfrm_sa *sa)
+{
+	size_t tun;
+
+	if (tunnel_get(t, sa, (enum xfrm_dir)t->tunnels[l->tunnel].key.dir,
+	               &tun) == 0) {
+		l->tunnel = tun;
+	}
+	l->complete = true;
+	t->tunnels[l->tunnel].live_complete++;
+}
+
 static void
 live_update(struct xfrm_totals *t, struct xfrm_live *l,
             const struct xfrm_sa *sa)
@@ -522,8 +541,7 @@ live_update(struct xfrm_totals *t, struct xfrm_live *l,
 
 	counts_max(&l->cur, &c);
 	if (!xfrm_parse_is_larval(sa) && !l->complete) {
-		l->complete = true;
-		t->tunnels[l->tunnel].live_complete++;
+		live_complete_now(t, l, sa);
 	}
 	tunnel_props(&t->tunnels[l->tunnel], sa);
 }
@@ -653,8 +671,7 @@ event_gone(struct xfrm_totals *t, const struct xfrm_sa *ev, enum xfrm_dir dir)
 
 	if (l != NULL && l->add_time == ev->add_time) {
 		if (!xfrm_parse_is_larval(ev) && !l->complete) {
-			l->complete = true;
-			t->tunnels[l->tunnel].live_complete++;
+			live_complete_now(t, l, ev);
 		}
 		return live_retire(t, l, &final, true);
 	}
