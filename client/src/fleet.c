@@ -55,6 +55,12 @@ struct host {
 	nng_mtx *mtx;
 	enum host_state state;
 	bool disconnected;
+	/* Connections up now (pipe events), and whether the last query
+	 * found the host unreachable: such a host, still not connected,
+	 * fails at once instead of costing every query its deadline (its
+	 * dialer keeps retrying in the background). */
+	atomic_int pipes;
+	bool unreachable;
 	uint64_t id;
 	nng_time started;
 	nng_time deadline;
@@ -155,6 +161,7 @@ pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	(void)pipe;
 	(void)ev;
 	(void)f;
+	atomic_fetch_sub(&h->pipes, 1);
 	nng_mtx_lock(h->mtx);
 	if (h->state == HOST_RECEIVING) {
 		h->disconnected = true;
@@ -164,6 +171,16 @@ pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 		h->disconnected = true;
 	}
 	nng_mtx_unlock(h->mtx);
+}
+
+static void
+pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	struct host *h = arg;
+
+	(void)pipe;
+	(void)ev;
+	atomic_fetch_add(&h->pipes, 1);
 }
 
 static nng_duration
@@ -197,6 +214,7 @@ host_finish(struct host *h, uint32_t status, Secstat__V1__Reply *reply)
 	h->status = status;
 	h->reply = reply;
 	h->latency_us = (uint32_t)((now - h->started) * 1000u);
+	h->unreachable = status == RPC_E_SERVER_DIED_DNE;
 
 	nng_mtx_lock(h->mtx);
 	h->state = HOST_DONE;
@@ -230,6 +248,9 @@ host_start(struct host *h)
 	h->reply = NULL;
 	if (h->open_status != ERROR_SUCCESS) {
 		return host_finish(h, h->open_status, NULL);
+	}
+	if (h->unreachable && atomic_load(&h->pipes) == 0) {
+		return host_finish(h, RPC_E_SERVER_DIED_DNE, NULL);
 	}
 	if ((rv = codec_request_pack_cred(
 	         h->id, f->method, f->timeout_ms, f->max_age_ms,
@@ -341,6 +362,8 @@ host_open(struct host *h)
 	    (rv = nng_socket_set_ms(h->sock, NNG_OPT_RECONNMAXT,
 	                            RECONNECT_MAX_MS)) != 0 ||
 	    (rv = nng_pipe_notify(h->sock, NNG_PIPE_EV_REM_POST, pipe_removed,
+	                          h)) != 0 ||
+	    (rv = nng_pipe_notify(h->sock, NNG_PIPE_EV_ADD_POST, pipe_added,
 	                          h)) != 0 ||
 	    (rv = nng_ctx_open(&h->ctx, h->sock)) != 0) {
 		h->open_status = error_from_nng(rv, ERROR_STAGE_DIAL);

@@ -515,8 +515,12 @@ test_aggregate_every_field(void **state)
 		    ERROR_SUCCESS);
 		dt = now_ms() - t0;
 		/* The silent host costs its deadline, no more, and holds up
-		 * nobody else. */
+		 * nobody else; once found unreachable, it (and the hosts that
+		 * never started) fail at once while still unconnected. */
 		assert_true(dt < TIMEOUT_MS + SLACK_MS);
+		if (m > 0) {
+			assert_true(dt < SLACK_MS);
+		}
 		for (size_t i = 0; i < N_SIM; i++) {
 			assert_int_equal(secstat_fleet_result_status(res, i),
 			                 ERROR_SUCCESS);
@@ -532,11 +536,14 @@ test_aggregate_every_field(void **state)
 		{
 			uint32_t st =
 			    secstat_fleet_result_status(res, N_AGENTS + N_DEAD);
-			assert_true(st == RPC_E_TIMEOUT ||
-			            st == RPC_E_SERVER_DIED_DNE);
-			assert_true(secstat_fleet_result_latency_us(
-			                res, N_AGENTS + N_DEAD) >=
-			            (TIMEOUT_MS - 50) * 1000u);
+			/* Its TCP connection exists, but the SP handshake never
+			 * completes: the request was never sent. */
+			assert_int_equal(st, RPC_E_SERVER_DIED_DNE);
+			if (m == 0) {
+				assert_true(secstat_fleet_result_latency_us(
+				                res, N_AGENTS + N_DEAD) >=
+				            (TIMEOUT_MS - 50) * 1000u);
+			}
 		}
 		partial = check_aggregate(res);
 		if (m == 0) {

@@ -388,7 +388,10 @@ typedef void (*secstat_fleet_progress_fn)(size_t done, size_t total,
 /*
  * Calls `method` on every host of the fleet, at most max_parallel in
  * flight, each bounded by timeout_ms, requests never resent, and waits
- * for all of them. `progress` may be NULL; otherwise it is called on this
+ * for all of them. A host found unreachable by the previous query that
+ * still has no connection fails at once with RPC_E_SERVER_DIED_DNE
+ * rather than costing every query its deadline; its connection keeps
+ * being retried in the background and it is asked again once up. `progress` may be NULL; otherwise it is called on this
  * thread as hosts finish (at most every 50 ms, and once at the end).
  *
  * Returns ERROR_SUCCESS with *resultp set (also when some or all hosts
