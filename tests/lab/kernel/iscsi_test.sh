@@ -8,7 +8,10 @@
 #     the two readings);
 #  2. iSCSI over ESP transport SAs selecting TCP 3260, with the xfrm
 #     provider: the HBA's MSiSCSI_QMIPSECStats bytes equal those SAs'
-#     counters in `ip -s xfrm state`.
+#     counters in `ip -s xfrm state`;
+#  3. the outbound SA replaced (make-before-break, as a rekey): the byte
+#     sums keep the old SA's final counters on top of the new SA's, and
+#     KeyAdditions/KeyDeletions/ReKeys count the replacement.
 . "$LAB_LIB"
 . "$SECSTAT_SOURCE_DIR/tests/lab/kernel/iscsi-lib.sh"
 
@@ -38,6 +41,7 @@ refs()
 	iscsiadm -m session -r "$(iscsi_sid)" -s
 	echo "sa_0x3001_bytes: $(xfrm_sa_current - $ISCSI_INI_ADDR $ISCSI_TGT_ADDR 0x3001 bytes 2>/dev/null)"
 	echo "sa_0x3002_bytes: $(xfrm_sa_current - $ISCSI_TGT_ADDR $ISCSI_INI_ADDR 0x3002 bytes 2>/dev/null)"
+	echo "sa_0x3003_bytes: $(xfrm_sa_current - $ISCSI_INI_ADDR $ISCSI_TGT_ADDR 0x3003 bytes 2>/dev/null)"
 }
 
 # stable_query NAME: queries the agent (two collection intervals after
@@ -184,10 +188,54 @@ assert_eq "QM TransportBytesReceived = SA 0x3002 bytes" "$in_b" \
 assert_eq "QM TunnelBytesSent" 0 "$(jg esp '.QMIPSECStats.TunnelBytesSent')"
 assert_eq "QM AuthenticatedBytesSent (no AH)" 0 \
 	"$(jg esp '.QMIPSECStats.AuthenticatedBytesSent')"
+assert_eq "QM KeyAdditions (SAs there before the agent are no additions)" 0 \
+	"$(jg esp '.QMIPSECStats.KeyAdditions')"
 sid=$(iscsi_sid)
 assert_eq "connection BytesSent over ESP = txdata_octets" \
 	"$(awk '$1 == "txdata_octets:" { print $2 }' "$LAB_OUT/esp.refs")" \
 	"$(jg esp '.SessionStatistics[0].connections[0].BytesSent')"
+
+lab_say "rekey: SA 0x3001 replaced by 0x3003, sums across the rekey"
+# The new SA first (the kernel sends with the newest SA of a template),
+# then the old one deleted once its counters are still: the agent learns
+# its final counters from the DELSA event.
+for ns in - tgt; do
+	in_ns $ns ip xfrm state add src $ISCSI_INI_ADDR dst $ISCSI_TGT_ADDR \
+		proto esp spi 0x3003 reqid 31 mode transport \
+		aead 'rfc4106(gcm(aes))' $GK 128 || lab_die "SA 0x3003"
+done
+old_b=
+for i in 1 2 3 4 5; do
+	b=$(xfrm_sa_current - $ISCSI_INI_ADDR $ISCSI_TGT_ADDR 0x3001 bytes)
+	[ -n "$b" ] && [ "$b" = "$old_b" ] && break
+	old_b=$b
+	sleep 1
+done
+for ns in - tgt; do
+	in_ns $ns ip xfrm state delete src $ISCSI_INI_ADDR dst $ISCSI_TGT_ADDR \
+		proto esp spi 0x3001 || lab_die "delete SA 0x3001"
+done
+iscsi_io 4
+stable_query rekey
+ip -s xfrm state
+new_b=$(awk '$1 == "sa_0x3003_bytes:" { print $2 }' "$LAB_OUT/rekey.refs")
+in_b=$(awk '$1 == "sa_0x3002_bytes:" { print $2 }' "$LAB_OUT/rekey.refs")
+grep -E 'QMIPSECStats' "$LAB_OUT/rekey.tsv"
+assert_ge "old SA 0x3001's final bytes" "$out_b" "$old_b"
+assert_ge "new SA 0x3003 carried the 4 MiB written" 4194304 "$new_b"
+assert_eq "QM ActiveSA after the rekey (0x3002, 0x3003)" 2 \
+	"$(jg rekey '.QMIPSECStats.ActiveSA')"
+assert_eq "QM ConfidentialBytesSent = 0x3001 final + 0x3003 bytes" \
+	"$((old_b + new_b))" "$(jg rekey '.QMIPSECStats.ConfidentialBytesSent')"
+assert_eq "QM TransportBytesSent = 0x3001 final + 0x3003 bytes" \
+	"$((old_b + new_b))" "$(jg rekey '.QMIPSECStats.TransportBytesSent')"
+assert_eq "QM ConfidentialBytesReceived = SA 0x3002 bytes" "$in_b" \
+	"$(jg rekey '.QMIPSECStats.ConfidentialBytesReceived')"
+assert_eq "QM KeyAdditions (0x3003)" 1 "$(jg rekey '.QMIPSECStats.KeyAdditions')"
+assert_eq "QM KeyDeletions (0x3001)" 1 "$(jg rekey '.QMIPSECStats.KeyDeletions')"
+assert_eq "QM ReKeys (make-before-break)" 1 "$(jg rekey '.QMIPSECStats.ReKeys')"
+assert_eq "no MMIPSECStats without an IKE daemon" "" \
+	"$(jg rekey '.MMIPSECStats.ConnectionListSize')"
 
 lab_say "statistics denied: secstatd without privileges"
 # As nobody the sysfs part still works; NETLINK_ISCSI refuses the group
