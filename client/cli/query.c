@@ -12,6 +12,9 @@
 
 /* Fleets at least this large show a progress line on a terminal. */
 #define PROGRESS_MIN_HOSTS 20
+/* Failures reported one by one on stderr; beyond, a count (the table
+ * and the JSON have every host). */
+#define FAILURES_LISTED 20
 
 static uint64_t
 now_ms(void)
@@ -108,7 +111,7 @@ static void
 progress(size_t done, size_t total, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "\rsecstat: %zu/%zu hosts answered", done, total);
+	fprintf(stderr, "\rsecstat: %zu/%zu hosts done", done, total);
 	if (done == total) {
 		fputs("\r\033[K", stderr);
 	}
@@ -126,7 +129,7 @@ query_run(const struct cli *cli, const char *method)
 	    .out = stdout,
 	    .color = output_color_wanted(stdout),
 	};
-	size_t n;
+	size_t n, failed = 0;
 	int rc;
 
 	if ((rc = query_open_fleet(cli, &f)) != 0) {
@@ -150,9 +153,14 @@ query_run(const struct cli *cli, const char *method)
 		hosts[i].reply =
 		    (Secstat__V1__Reply *)secstat_fleet_result_reply(res, i);
 		status[i] = hosts[i].status;
-		if (hosts[i].status != ERROR_SUCCESS) {
+		if (hosts[i].status != ERROR_SUCCESS &&
+		    failed++ < FAILURES_LISTED) {
 			report_failure(&hosts[i]);
 		}
+	}
+	if (failed > FAILURES_LISTED) {
+		fprintf(stderr, "secstat: ... and %zu more hosts failed\n",
+		        failed - FAILURES_LISTED);
 	}
 	o.now_ms = now_ms();
 	if (n > 1) {
