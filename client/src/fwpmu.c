@@ -109,6 +109,61 @@ wide_to_utf8(const wchar_t *w, bool *oom)
 	return s;
 }
 
+/* UTF-16 (SEC_WINNT_AUTH_IDENTITY_UNICODE) or bytes (_ANSI) of `len`
+ * units to a NUL-terminated UTF-8 string; NULL when malformed, empty,
+ * or out of memory (*oom). */
+static char *
+identity_text(const uint16_t *p, uint32_t len, uint32_t flags, bool *oom)
+{
+	char *s, *o;
+
+	if (p == NULL || len == 0 || len > 1024) {
+		return NULL;
+	}
+	if ((s = malloc((size_t)len * 3 + 1)) == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	o = s;
+	if (flags == SEC_WINNT_AUTH_IDENTITY_ANSI) {
+		memcpy(s, p, len);
+		s[len] = '\0';
+		if (strlen(s) != len) {
+			free(s);
+			return NULL;
+		}
+		return s;
+	}
+	for (uint32_t i = 0; i < len; i++) {
+		uint32_t c = p[i];
+
+		if (c >= 0xD800 && c <= 0xDBFF && i + 1 < len &&
+		    p[i + 1] >= 0xDC00 && p[i + 1] <= 0xDFFF) {
+			c = 0x10000 + ((c - 0xD800) << 10) + (p[++i] - 0xDC00);
+		} else if (c == 0 || (c >= 0xD800 && c <= 0xDFFF)) {
+			free(s);
+			return NULL;
+		}
+		if (c < 0x80) {
+			*o++ = (char)c;
+		} else if (c < 0x800) {
+			*o++ = (char)(0xC0 | (c >> 6));
+			*o++ = (char)(0x80 | (c & 0x3F));
+		} else if (c < 0x10000) {
+			*o++ = (char)(0xE0 | (c >> 12));
+			*o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+			*o++ = (char)(0x80 | (c & 0x3F));
+		} else {
+			*o++ = (char)(0xF0 | (c >> 18));
+			*o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+			*o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+			*o++ = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	*o = '\0';
+	return s;
+}
+
 DWORD WINAPI
 FwpmEngineOpen0(const wchar_t *serverName, UINT32 authnService,
                 SEC_WINNT_AUTH_IDENTITY_W *authIdentity,
@@ -116,6 +171,8 @@ FwpmEngineOpen0(const wchar_t *serverName, UINT32 authnService,
 {
 	struct engine *e;
 	char *url = NULL;
+	char *user = NULL, *password = NULL;
+	struct secstat_session_options opts;
 	bool oom = false;
 	uint32_t status;
 
@@ -127,23 +184,60 @@ FwpmEngineOpen0(const wchar_t *serverName, UINT32 authnService,
 	    authnService != RPC_C_AUTHN_DEFAULT) {
 		return FWP_E_INVALID_PARAMETER;
 	}
-	if (authIdentity != NULL) {
-		return RPC_E_NO_GOOD_SECURITY_PACKAGES;
-	}
 	if (serverName != NULL && serverName[0] != L'\0' &&
 	    (url = wide_to_utf8(serverName, &oom)) == NULL) {
 		return oom ? ERROR_NOT_ENOUGH_MEMORY : FWP_E_INVALID_PARAMETER;
 	}
+	/* Explicit credentials are the agent ACL's client id (User) and
+	 * token (Password); only a tls+tcp:// agent can receive them. The
+	 * TLS files come from the environment (docs/security.md), as
+	 * Windows takes the machine's own credentials implicitly. */
+	secstat_session_options_init(&opts);
+	opts.tls_ca_file = getenv("SECSTAT_TLS_CA");
+	opts.tls_cert_file = getenv("SECSTAT_TLS_CERT");
+	opts.tls_key_file = getenv("SECSTAT_TLS_KEY");
+	opts.tls_server_name = getenv("SECSTAT_TLS_SERVER_NAME");
+	if (authIdentity != NULL) {
+		const char *u = url != NULL ? url : secstat_default_url();
+
+		if (strncmp(u, "tls+tcp", 7) != 0) {
+			free(url);
+			return RPC_E_NO_GOOD_SECURITY_PACKAGES;
+		}
+		if ((authIdentity->Flags != SEC_WINNT_AUTH_IDENTITY_UNICODE &&
+		     authIdentity->Flags != SEC_WINNT_AUTH_IDENTITY_ANSI) ||
+		    (user = identity_text(authIdentity->User,
+		                          authIdentity->UserLength,
+		                          authIdentity->Flags, &oom)) == NULL ||
+		    (password = identity_text(authIdentity->Password,
+		                              authIdentity->PasswordLength,
+		                              authIdentity->Flags, &oom)) ==
+		        NULL) {
+			free(user);
+			free(url);
+			return oom ? ERROR_NOT_ENOUGH_MEMORY
+			           : FWP_E_INVALID_PARAMETER;
+		}
+		opts.client_id = user;
+		opts.token = password;
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		free(url);
+		free(user);
+		free(password);
 		return ERROR_NOT_ENOUGH_MEMORY;
 	}
 	e->refs = 1;
 	if (session != NULL) {
 		e->key = session->sessionKey;
 	}
-	status = secstat_session_open(&e->session, url, NULL);
+	status = secstat_session_open(&e->session, url, &opts);
 	free(url);
+	free(user);
+	if (password != NULL) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
 	if (status != ERROR_SUCCESS) {
 		free(e);
 		return status;

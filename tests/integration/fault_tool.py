@@ -9,8 +9,9 @@ bytes (a REQ message starts with its 32-bit request id, high bit set).
                                           bytes, then close
   fault_tool.py halftls HOST:PORT N SECS  N connections that send half a TLS
                                           ClientHello and wait SECS seconds
-  fault_tool.py hold ADDR N SECS          N SP connections held open SECS s;
-                                          prints how many the agent kept
+  fault_tool.py hold ADDR N SECS [sub]    N SP connections (REQ, or SUB with
+                                          "sub") held open SECS s; prints how
+                                          many the agent kept
   fault_tool.py noread ADDR N SECS        one connection pipelining N valid
                                           requests, never reading, held SECS
 ADDR is HOST:PORT or a path (ipc).
@@ -21,8 +22,10 @@ import struct
 import sys
 import time
 
-REQ = 0x30  # nng protocol number of REQ v0
+REQ = 0x30  # nng protocol numbers: REQ v0, SUB v0
+SUB = 0x21
 SP_HEADER = bytes([0, ord("S"), ord("P"), 0]) + struct.pack(">H", REQ) + b"\0\0"
+SUB_HEADER = bytes([0, ord("S"), ord("P"), 0]) + struct.pack(">H", SUB) + b"\0\0"
 
 
 def connect(addr, timeout=5.0):
@@ -89,11 +92,11 @@ def alive(s):
         s.setblocking(True)
 
 
-def hold(addr, n, secs):
+def hold(addr, n, secs, header=SP_HEADER):
     socks = []
     for _ in range(n):
         s = connect(addr)
-        s.sendall(SP_HEADER)
+        s.sendall(header)
         socks.append(s)
     # Let the agent read the headers and decide.
     time.sleep(min(2.0, secs))
@@ -128,7 +131,9 @@ def main():
     elif cmd == "halftls":
         halftls(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     elif cmd == "hold":
-        hold(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+        sub = len(sys.argv) > 5 and sys.argv[5] == "sub"
+        hold(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
+             SUB_HEADER if sub else SP_HEADER)
     elif cmd == "noread":
         noread(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     else:

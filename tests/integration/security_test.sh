@@ -5,7 +5,7 @@
 # listener policy, ACL errors at start, SIGHUP reloads, SIGTERM cleanup.
 # Every refusal is checked for its exact status, and every check is paired
 # with one that succeeds, so that a broken agent cannot pass by refusing
-# everything.
+# everything. Usage: security_test.sh [SECURITY_FWPMU_BINARY]
 set -uo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
 pki=$SECSTAT_SOURCE_DIR/certs/secstat-pki.sh
@@ -163,6 +163,35 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
 else
 	echo "(not root: the other-user ipc checks are skipped)"
 fi
+
+if [ -n "${1:-}" ]; then
+	say "fwpmu.h: FwpmEngineOpen0 with SEC_WINNT_AUTH_IDENTITY_W"
+	fw() { SECSTAT_TLS_CA=$ca/ca.pem SECSTAT_TLS_CERT=$ca/noc.pem \
+		SECSTAT_TLS_KEY=$ca/noc.key "$@"; }
+	expect 0 'IPsecGetStatistics1 ERROR_SUCCESS' fw "$1" "$TLS" noc "$ca/noc.token"
+	expect 1 'IPsecGetStatistics1 ERROR_ACCESS_DENIED' fw "$1" "$TLS" noc "$work/bad.token"
+	expect 1 'IPsecGetStatistics1 ERROR_ACCESS_DENIED' fw "$1" "$TLS"
+	expect 1 'open RPC_E_NO_GOOD_SECURITY_PACKAGES' fw "$1" "$TCP" noc "$ca/noc.token"
+fi
+
+say "PUB subscribers: admitted by address ([subscribers])"
+tool="python3 $SECSTAT_SOURCE_DIR/tests/integration/fault_tool.py"
+pub_ok=$(free_port)
+pub_no=$(free_port)
+printf '[subscribers]\nnetworks = 127.0.0.1\n' >"$work/sub-ok.acl"
+printf '[subscribers]\nnetworks = 192.0.2.0/24\n' >"$work/sub-no.acl"
+chmod 600 "$work/sub-ok.acl" "$work/sub-no.acl"
+start pubok --provider sim --listen "ipc://$work/p1.sock" \
+	--publish "tcp://127.0.0.1:$pub_ok" --acl "$work/sub-ok.acl"
+pubok=$pid
+start pubno --provider sim --listen "ipc://$work/p2.sock" \
+	--publish "tcp://127.0.0.1:$pub_no" --acl "$work/sub-no.acl"
+pubno=$pid
+[ "$($tool hold "127.0.0.1:$pub_ok" 3 2 sub)" = 3 ] || fail "allowed subscribers refused"
+[ "$($tool hold "127.0.0.1:$pub_no" 3 2 sub)" = 0 ] || fail "subscribers not on the list kept"
+grep -q 'access denied: subscriber from 127.0.0.1:[0-9]* calling (subscribe)' \
+	"$work/pubno.log" || fail "subscriber refusal not logged"
+kill "$pubok" "$pubno"
 
 say "SIGHUP: the ACL is reread, the listeners stay"
 # Revoke noc.

@@ -20,8 +20,12 @@
  *   engine.)
  * - authnService must be RPC_C_AUTHN_WINNT or RPC_C_AUTHN_DEFAULT as on
  *   Windows; anything else returns FWP_E_INVALID_PARAMETER. authIdentity
- *   must be NULL: explicit credentials are not supported yet and return
- *   RPC_E_NO_GOOD_SECURITY_PACKAGES instead of being ignored.
+ *   carries the agent ACL's credential: User is the client id, Password
+ *   the client's token (Domain is ignored; Flags UNICODE or ANSI). It is
+ *   sent only to a tls+tcp:// agent: with any other URL the call returns
+ *   RPC_E_NO_GOOD_SECURITY_PACKAGES. For tls+tcp:// the files come from
+ *   $SECSTAT_TLS_CA, $SECSTAT_TLS_CERT, $SECSTAT_TLS_KEY and optionally
+ *   $SECSTAT_TLS_SERVER_NAME (docs/security.md).
  * - Of FWPM_SESSION0 only sessionKey is used: a non-zero key already used
  *   by an open session of this process returns FWP_E_ALREADY_EXISTS.
  * - Transactions are kept by the library, per session; the statistics are
@@ -400,7 +404,9 @@ SECSTAT_LAYOUT_ASSERT(SECSTAT_OFFSETOF(IKEEXT_STATISTICS0, commonStatistics) ==
  * (see above) and returns its handle in *engineHandle, to close with
  * FwpmEngineClose0(). Returns ERROR_SUCCESS, FWP_E_NULL_POINTER,
  * FWP_E_INVALID_PARAMETER (authnService, serverName not convertible),
- * FWP_E_ALREADY_EXISTS, RPC_E_NO_GOOD_SECURITY_PACKAGES (authIdentity)
+ * FWP_E_ALREADY_EXISTS, RPC_E_NO_GOOD_SECURITY_PACKAGES (authIdentity
+ * for an agent that is not tls+tcp://), FWP_E_INVALID_PARAMETER (an
+ * authIdentity without User or Password)
  * or an RPC_E_* code of secstat_session_open() (RPC_E_SERVER_DIED_DNE
  * when the agent is not running).
  */
