@@ -2003,8 +2003,10 @@ vici_contribute(const struct vici_records *r, struct stats_tree *t)
 			         r->acc.sas_added);
 			TREE_ADD(&t->ipsec_sa, total_sas_deleted,
 			         r->acc.sas_deleted);
+			/* Per SA, as the kernel counts it: a CHILD_SA
+			 * rekey replaces an SA in each direction. */
 			TREE_ADD(&t->ipsec_sa, successful_rekeys,
-			         r->acc.rekeys);
+			         2 * r->acc.rekeys);
 		}
 		traffic_set(&t->ipsec_in, &tr[VICI_IN]);
 		traffic_set(&t->ipsec_out, &tr[VICI_OUT]);

@@ -389,7 +389,7 @@ expect a ipsec "$IN.encryptedByteCount" "$((A_IN0 + $(child_sum a bytes-in INSTA
 expect a ipsec "$OUT.encryptedByteCount" "$((A_OUT0 + $(child_sum a bytes-out INSTALLED)))" "bytes-out across the rekey"
 expect a ipsec "$IN.totalSuccessfulPackets" "$((A_PIN0 + $(child_sum a packets-in INSTALLED)))" "packets-in across the rekey"
 for s in a b; do
-    expect "$s" ipsec "$AGG.successfulRekeys" 1 "CHILD_SA rekeys"
+    expect "$s" ipsec "$AGG.successfulRekeys" 2 "CHILD_SA rekeys (one per SA replaced)"
     expect "$s" ikeext "$V4.totalSuccessfulQuickModes" 2 "CHILD_SAs negotiated"
     expect "$s" ipsec "$AGG.totalSasAdded" 4 "SAs added"
     expect "$s" ipsec "$AGG.totalSasDeleted" 2 "SAs deleted"

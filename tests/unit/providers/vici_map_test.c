@@ -309,7 +309,7 @@ test_event_replay(void **state)
 		/* Rekey: +2 SAs, -2 SAs; teardown: -2 SAs. */
 		assert_int_equal(t.ipsec_sa.total_sas_added, 4);
 		assert_int_equal(t.ipsec_sa.total_sas_deleted, 4);
-		assert_int_equal(t.ipsec_sa.successful_rekeys, 1);
+		assert_int_equal(t.ipsec_sa.successful_rekeys, 2);
 		assert_int_equal(t.common.total_packets_received,
 		                 c->packets_received);
 		stats_tree_release(&t);
