@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,7 +170,10 @@ query_run(const struct cli *cli, const char *method)
 	}
 	switch (cli->format) {
 	case OUTPUT_TABLE:
-		if (n > 1) {
+		/* Identities are read host by host; statistics as a fleet. */
+		if (n > 1 &&
+		    strcmp(method, SECSTAT_METHOD_GET_HOST_INFO) != 0 &&
+		    strcmp(method, SECSTAT_METHOD_GET_CAPABILITIES) != 0) {
 			fleet_table(&o, f, hosts, n, method);
 		} else {
 			output_table(&o, hosts, n);

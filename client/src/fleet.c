@@ -867,8 +867,13 @@ result_aggregate(secstat_fleet_result *res, const secstat_fleet *f,
 			return rv;
 		}
 	}
-	if (rfd == NULL) {
-		return 0; /* a method whose results are not summed */
+	/* Identities and capabilities are per host: there is nothing to
+	 * sum (the side table still lists every host). */
+	if (rfd == NULL ||
+	    rfd->descriptor == &secstat__v1__host_info_response__descriptor ||
+	    rfd->descriptor ==
+	        &secstat__v1__capabilities_response__descriptor) {
+		return 0;
 	}
 	if ((rv = aggregate_create(&agg, rfd->descriptor)) != 0) {
 		return rv;

@@ -430,8 +430,9 @@ secstat_fleet_result_latency_us(const secstat_fleet_result *r, size_t i);
  * counters are summed by name, namespaces by name (recursively), the IKE
  * error-frequency tables entry by entry; iSCSI HBAs and SA/connection
  * details are concatenated, each HBA's InstanceName prefixed with
- * "<hostname>/". NULL when no host answered ERROR_SUCCESS with a result.
- * Owned by the result. docs/scaling.md has the full rules.
+ * "<hostname>/". NULL when no host answered ERROR_SUCCESS with a result,
+ * and for GetHostInfo and GetCapabilities (nothing to sum). Owned by the
+ * result. docs/scaling.md has the full rules.
  */
 SECSTAT_DECL const Secstat__V1__Reply *
 secstat_fleet_result_aggregate(const secstat_fleet_result *r);
