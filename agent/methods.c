@@ -132,6 +132,13 @@ result_sas(struct method_build *b, Secstat__V1__Reply *reply)
 }
 
 static void
+result_relay_hosts(struct method_build *b, Secstat__V1__Reply *reply)
+{
+	reply->result_case = SECSTAT__V1__REPLY__RESULT_RELAY_HOSTS;
+	reply->relay_hosts = &b->tree->relay_response;
+}
+
+static void
 result_host_info(struct method_build *b, Secstat__V1__Reply *reply)
 {
 	Secstat__V1__HostInfoResponse *r = arena_alloc(b->arena, sizeof(*r));
@@ -166,6 +173,8 @@ const struct method methods_table[] = {
      METHODS_FWP_E_PROVIDER_NOT_FOUND, result_sas},
     {"GetHostInfo", 0, METHODS_ERROR_SUCCESS, result_host_info},
     {"GetCapabilities", 0, METHODS_ERROR_SUCCESS, result_capabilities},
+    {"RelayGetHosts", PROVIDES_RELAY, METHODS_FWP_E_PROVIDER_NOT_FOUND,
+     result_relay_hosts},
 };
 
 const size_t methods_count = sizeof(methods_table) / sizeof(methods_table[0]);
@@ -191,6 +200,7 @@ methods_family_text(unsigned families, char *buf, size_t len)
 	    {PROVIDES_IPSEC, "IPsec"},
 	    {PROVIDES_IKE, "IKE"},
 	    {PROVIDES_ISCSI, "iSCSI"},
+	    {PROVIDES_RELAY, "relay"},
 	};
 	size_t n = 0;
 

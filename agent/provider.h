@@ -27,6 +27,8 @@ struct stats_tree;
 #define PROVIDES_IPSEC PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_IPSEC)
 #define PROVIDES_IKE   PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_IKE)
 #define PROVIDES_ISCSI PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_ISCSI)
+/* Not a statistics family: the relay's per-host data (RelayGetHosts). */
+#define PROVIDES_RELAY (1u << 16)
 
 struct provider_ops {
 	unsigned    abi_version; /* PROVIDER_ABI_VERSION */

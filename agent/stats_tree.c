@@ -71,6 +71,7 @@ stats_tree_init(struct stats_tree *t)
 	ike_init(t);
 	secstat__v1__iscsi_get_statistics_response__init(&t->iscsi_response);
 	secstat__v1__list_security_associations_response__init(&t->sa_response);
+	secstat__v1__relay_hosts_response__init(&t->relay_response);
 }
 
 void
@@ -309,4 +310,5 @@ stats_tree_finish(struct stats_tree *t)
 	model_prune(&t->ike_response.base);
 	model_prune(&t->iscsi_response.base);
 	model_prune(&t->sa_response.base);
+	model_prune(&t->relay_response.base);
 }

@@ -17,6 +17,7 @@
 #include "secstat/v1/ipsec.pb-c.h"
 #include "secstat/v1/iscsi.pb-c.h"
 #include "secstat/v1/sa.pb-c.h"
+#include "secstat/v1/service.pb-c.h"
 
 #include "arena.h"
 
@@ -76,6 +77,9 @@ struct stats_tree {
 
 	/* Per-SA detail (ListSecurityAssociations) */
 	Secstat__V1__ListSecurityAssociationsResponse sa_response;
+
+	/* Per-host data of a relay (RelayGetHosts) */
+	Secstat__V1__RelayHostsResponse relay_response;
 };
 
 /* Sets an optional field: TREE_SET(&t->ipsec_sa, active_sas, n). */

@@ -79,6 +79,7 @@ set(SECSTAT_MAN_LINKS
   secstat_get_host_info:secstat_session_call
   secstat_get_capabilities:secstat_session_call
   secstat_list_security_associations:secstat_session_call
+  secstat_relay_get_hosts:secstat_session_call
   # status codes
   secstat_status_name:secstat_strerror
   secstat_version:secstat_strerror

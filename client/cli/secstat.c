@@ -20,6 +20,8 @@ static const struct {
     {"iscsi", iscsi_main, "iSCSI statistics per HBA (MSiSCSI_*)"},
     {"info", info_main, "identity of each agent"},
     {"sa", sa_main, "IKE and IPsec SAs, connections up or down"},
+    {"relay-hosts", relay_hosts_main,
+     "each host of a relay (secstatd --relay) with its own data"},
     {"watch", watch_main,
      "live counters and rates/s of every host (--interval S)"},
     {"prom", prom_main,

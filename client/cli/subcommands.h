@@ -11,6 +11,7 @@ int ikeext_main(int argc, char *argv[], const struct cli *cli);
 int iscsi_main(int argc, char *argv[], const struct cli *cli);
 int info_main(int argc, char *argv[], const struct cli *cli);
 int sa_main(int argc, char *argv[], const struct cli *cli);
+int relay_hosts_main(int argc, char *argv[], const struct cli *cli);
 /* Repeats a fleet query every --interval: totals, rates, up/down. */
 int watch_main(int argc, char *argv[], const struct cli *cli);
 /* The fleet in the Prometheus text format (aggregate or --per-host). */

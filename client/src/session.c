@@ -521,3 +521,9 @@ secstat_list_security_associations(secstat_session *s,
 	return secstat_session_call(s, SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS,
 	                            reply);
 }
+
+uint32_t
+secstat_relay_get_hosts(secstat_session *s, Secstat__V1__Reply **reply)
+{
+	return secstat_session_call(s, SECSTAT_METHOD_RELAY_GET_HOSTS, reply);
+}

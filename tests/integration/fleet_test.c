@@ -783,6 +783,58 @@ test_relay_same_aggregate(void **state)
 	free(want.v);
 	free(got.v);
 	secstat_reply_free(via);
+	via = NULL;
+
+	/* Per-host data on request: each host's own IPsec reply, equal to
+	 * the direct query of that host field for field. */
+	assert_int_equal(secstat_relay_get_hosts(s, &via), ERROR_SUCCESS);
+	assert_int_equal(via->result_case,
+	                 SECSTAT__V1__REPLY__RESULT_RELAY_HOSTS);
+	assert_int_equal(via->relay_hosts->n_hosts, N_RELAYED);
+	for (size_t i = 0; i < N_RELAYED; i++) {
+		const Secstat__V1__RelayHost *h = via->relay_hosts->hosts[i];
+		Secstat__V1__Reply one = SECSTAT__V1__REPLY__INIT;
+		struct stats dw = {0}, rw = {0};
+
+		assert_true(h->has_status);
+		assert_int_equal(h->status, ERROR_SUCCESS);
+		assert_string_equal(h->name, env->names[i]);
+		assert_string_equal(h->url, env->urls[i]);
+		assert_int_equal(h->n_tags, 1);
+		assert_non_null(h->host);
+		assert_string_equal(h->host->hostname, env->names[i]);
+		assert_non_null(h->ipsec);
+		assert_non_null(h->ikeext);
+		one.result_case = SECSTAT__V1__REPLY__RESULT_IPSEC;
+		one.ipsec = h->ipsec;
+		walk_reply(secstat_fleet_result_reply(direct, i), NULL,
+		           collect_one, &dw);
+		walk_reply(&one, NULL, collect_one, &rw);
+		assert_true(dw.n > 10);
+		assert_int_equal(rw.n, dw.n);
+		for (size_t k = 0; k < dw.n; k++) {
+			assert_string_equal(rw.v[k].key_path, dw.v[k].key_path);
+			if (rw.v[k].value != dw.v[k].value) {
+				fail_msg("%s %s: relay %llu, direct %llu",
+				         h->name, dw.v[k].key_path,
+				         (unsigned long long)rw.v[k].value,
+				         (unsigned long long)dw.v[k].value);
+			}
+		}
+		free(dw.v);
+		free(rw.v);
+	}
+	secstat_reply_free(via);
+	via = NULL;
+
+	/* An agent that is not a relay has no per-host data. */
+	secstat_session_close(s);
+	assert_int_equal(secstat_session_open(&s, env->urls[0], NULL),
+	                 ERROR_SUCCESS);
+	assert_int_equal(secstat_relay_get_hosts(s, &via),
+	                 FWP_E_PROVIDER_NOT_FOUND);
+	secstat_reply_free(via);
+
 	secstat_session_close(s);
 	secstat_fleet_result_free(direct);
 	secstat_fleet_close(f);

@@ -26,6 +26,7 @@ struct relay_state {
 };
 
 struct relay_records {
+	const secstat_fleet *fleet; /* for the hosts' names; outlives these */
 	secstat_fleet_result *result[N_METHODS];
 };
 
@@ -273,6 +274,7 @@ relay_collect(void *state, void **records)
 	if (r == NULL) {
 		return -ENOMEM;
 	}
+	r->fleet = st->fleet;
 	for (size_t i = 0; i < N_METHODS; i++) {
 		if (secstat_fleet_query(st->fleet, relay_methods[i], NULL, NULL,
 		                        &r->result[i]) != ERROR_SUCCESS) {
@@ -293,6 +295,93 @@ relay_collect(void *state, void **records)
 	}
 	*records = r;
 	return 0;
+}
+
+/* A deep copy of `src` (NULL stays NULL) in the tree's arena: the
+ * records are freed independently of the snapshot. */
+static ProtobufCMessage *
+copy_message(struct arena *a, const ProtobufCMessage *src)
+{
+	ProtobufCMessage *m;
+
+	if (src == NULL) {
+		return NULL;
+	}
+	m = new_message(a, src->descriptor);
+	relay_add(a, m, src);
+	return m;
+}
+
+/* Host i's entry of RelayGetHosts, from its replies of the collection. */
+static Secstat__V1__RelayHost *
+relay_host(struct arena *a, const struct relay_records *r, size_t i)
+{
+	const struct secstat_fleet_host *fh = secstat_fleet_host(r->fleet, i);
+	Secstat__V1__RelayHost *h = arena_alloc(a, sizeof(*h));
+	const Secstat__V1__Reply *first = NULL;
+	uint32_t failed = ERROR_SUCCESS;
+	bool ok = false;
+
+	secstat__v1__relay_host__init(h);
+	if (fh != NULL) {
+		h->name = arena_strdup(a, fh->name);
+		h->url = arena_strdup(a, fh->url);
+		if (fh->n_tags > 0) {
+			h->tags = arena_alloc(a, fh->n_tags * sizeof(*h->tags));
+			for (size_t k = 0; k < fh->n_tags; k++) {
+				h->tags[k] = arena_strdup(a, fh->tags[k]);
+			}
+			h->n_tags = fh->n_tags;
+		}
+	}
+	for (size_t m = 0; m < N_METHODS; m++) {
+		uint32_t status = secstat_fleet_result_status(r->result[m], i);
+		const Secstat__V1__Reply *rep =
+		    secstat_fleet_result_reply(r->result[m], i);
+
+		if (status != ERROR_SUCCESS) {
+			if (failed == ERROR_SUCCESS) {
+				failed = status;
+				first = first != NULL ? first : rep;
+			}
+			continue;
+		}
+		ok = true;
+		if (rep == NULL) {
+			continue;
+		}
+		if (h->host == NULL && rep->host != NULL) {
+			h->host = (Secstat__V1__HostInfo *)copy_message(
+			    a, &rep->host->base);
+		}
+		if (!h->has_collected_unix_ms && rep->has_collected_unix_ms) {
+			TREE_SET(h, collected_unix_ms, rep->collected_unix_ms);
+		}
+		switch (rep->result_case) {
+		case SECSTAT__V1__REPLY__RESULT_IPSEC:
+			h->ipsec = (Secstat__V1__IpsecGetStatisticsResponse *)
+			    copy_message(a, &rep->ipsec->base);
+			break;
+		case SECSTAT__V1__REPLY__RESULT_IKEEXT:
+			h->ikeext = (Secstat__V1__IkeextGetStatisticsResponse *)
+			    copy_message(a, &rep->ikeext->base);
+			break;
+		case SECSTAT__V1__REPLY__RESULT_ISCSI:
+			h->iscsi = (Secstat__V1__IscsiGetStatisticsResponse *)
+			    copy_message(a, &rep->iscsi->base);
+			break;
+		default:
+			break;
+		}
+	}
+	TREE_SET(h, status, ok ? ERROR_SUCCESS : failed);
+	if (!ok) {
+		h->message =
+		    arena_strdup(a, first != NULL && first->message != NULL
+		                        ? first->message
+		                        : secstat_strerror(failed));
+	}
+	return h;
 }
 
 static void
@@ -330,6 +419,18 @@ relay_contribute(const void *records, struct stats_tree *tree)
 			relay_add(&tree->arena, dst[i], m);
 		}
 	}
+
+	{
+		Secstat__V1__RelayHostsResponse *rh = &tree->relay_response;
+		size_t n = secstat_fleet_result_count(r->result[0]);
+
+		rh->hosts =
+		    arena_alloc(&tree->arena, (n ? n : 1) * sizeof(*rh->hosts));
+		for (size_t i = 0; i < n; i++) {
+			rh->hosts[i] = relay_host(&tree->arena, r, i);
+		}
+		rh->n_hosts = n;
+	}
 }
 
 static void
@@ -347,7 +448,7 @@ const struct provider_ops relay_provider = {
     .abi_version = PROVIDER_ABI_VERSION,
     .name = "relay",
     .description = "aggregate of the agents of a hosts file (--relay)",
-    .families = PROVIDES_IPSEC | PROVIDES_IKE | PROVIDES_ISCSI,
+    .families = PROVIDES_IPSEC | PROVIDES_IKE | PROVIDES_ISCSI | PROVIDES_RELAY,
     .simulated = false,
     .probe = relay_probe,
     .init = relay_init,

@@ -132,6 +132,7 @@ extern "C" {
 #define SECSTAT_METHOD_GET_HOST_INFO          "GetHostInfo"
 #define SECSTAT_METHOD_GET_CAPABILITIES       "GetCapabilities"
 #define SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS "ListSecurityAssociations"
+#define SECSTAT_METHOD_RELAY_GET_HOSTS "RelayGetHosts"
 
 /* An open connection to one agent. Opaque. */
 typedef struct secstat_session secstat_session;
@@ -273,6 +274,11 @@ SECSTAT_DECL uint32_t secstat_get_capabilities(secstat_session *s,
 SECSTAT_DECL uint32_t
 secstat_list_security_associations(secstat_session *s,
                                    Secstat__V1__Reply **reply);
+/* A relay's hosts (secstatd --relay), each with its status, identity and
+ * last IPsec, IKE and iSCSI replies: reply->relay_hosts.
+ * FWP_E_PROVIDER_NOT_FOUND from an agent that is not a relay. */
+SECSTAT_DECL uint32_t secstat_relay_get_hosts(secstat_session *s,
+                                              Secstat__V1__Reply **reply);
 
 /*
  * A sentence describing `status`, for every code of <secstat/winerror.h>;
