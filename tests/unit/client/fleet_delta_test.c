@@ -37,7 +37,7 @@ make(const struct shape *s)
 	Secstat__V1__IpsecAggregateSaStatistics sa;
 	Secstat__V1__IpsecEspDropPacketStatistics esp;
 	Secstat__V1__XfrmMibCounter c[4], *cp[4];
-	char names[4][4];
+	char names[4][16];
 	uint8_t buf[1024];
 	size_t len;
 
