@@ -10,6 +10,7 @@
  */
 #include "metrics.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -82,6 +83,26 @@ metrics_url(const char *addr, char *url, size_t len)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool
+metrics_addr_is_loopback(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	char host[64];
+	size_t hl = colon != NULL ? (size_t)(colon - addr) : 0;
+	struct in_addr a4;
+
+	if (hl == 0 || hl >= sizeof(host)) {
+		return false; /* "*:PORT" and ":PORT" bind everything */
+	}
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0) {
+		return true;
+	}
+	return inet_pton(AF_INET, host, &a4) == 1 &&
+	       (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 /* Renders snapshot `s` into a new buffer. */

@@ -7,6 +7,7 @@
 #ifndef SECSTAT_AGENT_METRICS_H
 #define SECSTAT_AGENT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct collector;
@@ -21,6 +22,11 @@ struct metrics;
  * -EINVAL.
  */
 int metrics_url(const char *addr, char *url, size_t len);
+
+/* Whether ADDR:PORT binds a loopback address only (127.0.0.0/8, [::1],
+ * localhost). /metrics has no authentication, so anything else needs the
+ * operator's --insecure, as plain tcp:// listeners do. */
+bool metrics_addr_is_loopback(const char *addr);
 
 /* Binds the HTTP server on `addr` (metrics_url()) and starts serving.
  * `c` must outlive the endpoint. Returns 0 or a negative errno (the

@@ -192,6 +192,12 @@ for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 :9450 '[::1' 'a:b:9450' 'host:x
 	[ $rc = 64 ] || fail "--metrics-listen '$bad': exit $rc, expected 64"
 	grep -q 'metrics-listen' "$work/err" || fail "--metrics-listen '$bad': no reason given"
 done
+# /metrics has no authentication: beyond loopback only with --insecure.
+rc=0
+"$SECSTATD" --metrics-listen "*:$mport3" --provider sim \
+	--listen "ipc://$work/noauth.sock" 2>"$work/err" || rc=$?
+[ $rc = 1 ] || fail "--metrics-listen on every address without --insecure: exit $rc"
+grep -q -- '--insecure' "$work/err" || fail "no --insecure hint: $(cat "$work/err")"
 printf 'provider = sim\nmetrics-listen = nowhere\n' >"$work/bad.conf"
 rc=0
 "$SECSTATD" --config "$work/bad.conf" 2>"$work/err" || rc=$?
