@@ -406,7 +406,7 @@ authorize(struct server_ctx *x, const Secstat__V1__Request *req)
 	struct server *s = x->s;
 	struct acl_peer peer = {0};
 	struct acl_decision d;
-	char addr[80];
+	char addr[80] = "ipc";
 	const char *method =
 	    req->method != NULL && req->method[0] != '\0' ? req->method : "-";
 	unsigned need = req->method != NULL ? acl_method_rights(req->method)
@@ -417,7 +417,6 @@ authorize(struct server_ctx *x, const Secstat__V1__Request *req)
 	if (peer.transport == ACL_TRANSPORT_IPC) {
 		uint64_t uid, gid;
 
-		snprintf(addr, sizeof(addr), "ipc");
 		if (nng_pipe_get_uint64(x->pipe, NNG_OPT_IPC_PEER_UID, &uid) ==
 		        0 &&
 		    nng_pipe_get_uint64(x->pipe, NNG_OPT_IPC_PEER_GID, &gid) ==
@@ -427,8 +426,7 @@ authorize(struct server_ctx *x, const Secstat__V1__Request *req)
 			peer.gid = (uint32_t)gid;
 		}
 	} else {
-		peer.has_addr = tls_pipe_addr(x->pipe, peer.addr, addr,
-		                              sizeof(addr));
+		peer.has_addr = tls_pipe_addr(x->pipe, peer.addr, NULL, 0);
 	}
 	if (req->credential != NULL) {
 		peer.client_id = req->credential->client_id != NULL
@@ -443,6 +441,11 @@ authorize(struct server_ctx *x, const Secstat__V1__Request *req)
 	nng_mtx_lock(s->acl_mtx);
 	ok = acl_check(s->acl, &peer, need, &d);
 	nng_mtx_unlock(s->acl_mtx);
+	if ((!ok || log_enabled(LOG_DEBUG)) &&
+	    peer.transport != ACL_TRANSPORT_IPC) {
+		unsigned char ignored[16];
+		(void)tls_pipe_addr(x->pipe, ignored, addr, sizeof(addr));
+	}
 	if (!ok) {
 		log_denial(s, &d, addr, method);
 	} else if (log_enabled(LOG_DEBUG)) {

@@ -175,7 +175,9 @@ tls_pipe_addr(nng_pipe p, unsigned char addr[16], char *text, size_t len)
 
 	memset(addr, 0, 16);
 	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0) {
-		snprintf(text, len, "?");
+		if (text != NULL) {
+			snprintf(text, len, "?");
+		}
 		return false;
 	}
 	switch (sa.s_family) {
@@ -183,21 +185,29 @@ tls_pipe_addr(nng_pipe p, unsigned char addr[16], char *text, size_t len)
 		addr[10] = 0xff;
 		addr[11] = 0xff;
 		memcpy(addr + 12, &sa.s_in.sa_addr, 4);
-		inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip));
-		snprintf(text, len, "%s:%u", ip,
-		         (unsigned)ntohs(sa.s_in.sa_port));
+		if (text != NULL) {
+			inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip));
+			snprintf(text, len, "%s:%u", ip,
+			         (unsigned)ntohs(sa.s_in.sa_port));
+		}
 		return true;
 	case NNG_AF_INET6:
 		memcpy(addr, sa.s_in6.sa_addr, 16);
-		inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof(ip));
-		snprintf(text, len, "[%s]:%u", ip,
-		         (unsigned)ntohs(sa.s_in6.sa_port));
+		if (text != NULL) {
+			inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof(ip));
+			snprintf(text, len, "[%s]:%u", ip,
+			         (unsigned)ntohs(sa.s_in6.sa_port));
+		}
 		return true;
 	case NNG_AF_IPC:
-		snprintf(text, len, "ipc");
+		if (text != NULL) {
+			snprintf(text, len, "ipc");
+		}
 		return false;
 	default:
-		snprintf(text, len, "?");
+		if (text != NULL) {
+			snprintf(text, len, "?");
+		}
 		return false;
 	}
 }

@@ -47,8 +47,10 @@ int tls_listen(nng_socket sock, const char *url, const struct tls_policy *pol,
  * Returns 0 or a negative errno; logs the reason. */
 int tls_server_config(const struct tls_policy *pol, nng_tls_config **out);
 
-/* The peer address of a pipe as 16 bytes (IPv4 v4-mapped) and as text;
- * false for a pipe without an IP address. */
+/* The peer address of a pipe as 16 bytes (IPv4 v4-mapped) and, when
+ * `text` is not NULL, as text; false for a pipe without an IP address.
+ * Formatting costs more than the rest of a request's authorization: the
+ * request path asks for the text only when it logs. */
 bool tls_pipe_addr(nng_pipe p, unsigned char addr[16], char *text, size_t len);
 
 #endif /* SECSTAT_AGENT_TLS_H */

@@ -332,13 +332,20 @@ stuck_subscriber(const char *ipc_url)
 {
 	static const unsigned char hello[8] = {0, 'S', 'P', 0, 0, 0x21, 0, 0};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	const char *path = ipc_url + strlen("ipc://");
+	size_t n = strlen(path);
+	int fd;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
-	         ipc_url + strlen("ipc://"));
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello)) {
+	if (n >= sizeof(sa.sun_path)) {
 		return -1;
+	}
+	memcpy(sa.sun_path, path, n + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd >= 0 &&
+	    (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	     write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello))) {
+		close(fd);
+		fd = -1;
 	}
 	return fd;
 }
