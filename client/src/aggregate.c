@@ -123,29 +123,6 @@ is_numeric(const ProtobufCFieldDescriptor *fd)
 	}
 }
 
-static size_t
-elem_size(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
 static enum stat_kind
 kind_of(const ProtobufCMessageDescriptor *desc, unsigned i)
 {
@@ -182,7 +159,7 @@ array_resize(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 {
 	void **array = field_addr(msg, fd->offset);
 	size_t *count = field_addr(msg, fd->quantifier_offset);
-	size_t es = elem_size(fd);
+	size_t es = model_field_elem_size(fd);
 	char *p;
 
 	if (n <= *count) {
@@ -220,7 +197,7 @@ array_set_u64(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 {
 	char *array = *(char **)field_addr(msg, fd->offset);
 
-	if (elem_size(fd) == 8) {
+	if (model_field_elem_size(fd) == 8) {
 		((uint64_t *)array)[i] = v;
 	} else {
 		((uint32_t *)array)[i] = (uint32_t)v;

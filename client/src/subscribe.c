@@ -235,47 +235,12 @@ apply_removed(ProtobufCMessage *s, const ProtobufCMessage *r)
 	}
 }
 
-static size_t
-elem_size(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
-static void
-mark_present(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
-{
-	if (is_oneof(fd)) {
-		*(uint32_t *)addr(m, fd->quantifier_offset) = fd->id;
-	} else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
-	           fd->type != PROTOBUF_C_TYPE_MESSAGE &&
-	           fd->type != PROTOBUF_C_TYPE_STRING) {
-		*(protobuf_c_boolean *)addr(m, fd->quantifier_offset) = 1;
-	}
-}
-
 static int
 copy_repeated(ProtobufCMessage *s, const ProtobufCMessage *c,
               const ProtobufCFieldDescriptor *fd)
 {
 	size_t n = model_field_count(c, fd);
-	size_t es = elem_size(fd);
+	size_t es = model_field_elem_size(fd);
 	const void *src = *(void *const *)((const char *)c + fd->offset);
 	char *dst = calloc(n ? n : 1, es);
 
@@ -341,7 +306,7 @@ apply_changed(ProtobufCMessage *s, const ProtobufCMessage *c)
 					return -ENOMEM;
 				}
 				sd->message_init(*sub);
-				mark_present(s, fd);
+				model_field_mark_present(s, fd);
 			}
 			if ((rv = apply_changed(
 			         *sub, model_field_message(c, fd, 0))) != 0) {
@@ -358,7 +323,7 @@ apply_changed(ProtobufCMessage *s, const ProtobufCMessage *c)
 			}
 			clear_field(s, fd);
 			*p = v;
-			mark_present(s, fd);
+			model_field_mark_present(s, fd);
 			break;
 		}
 		case PROTOBUF_C_TYPE_BYTES: {
@@ -373,13 +338,13 @@ apply_changed(ProtobufCMessage *s, const ProtobufCMessage *c)
 			clear_field(s, fd);
 			t->data = v;
 			t->len = b->len;
-			mark_present(s, fd);
+			model_field_mark_present(s, fd);
 			break;
 		}
 		default:
 			memcpy(addr(s, fd->offset),
-			       (const char *)c + fd->offset, elem_size(fd));
-			mark_present(s, fd);
+			       (const char *)c + fd->offset, model_field_elem_size(fd));
+			model_field_mark_present(s, fd);
 		}
 	}
 	return 0;

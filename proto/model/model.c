@@ -122,6 +122,49 @@ model_field_message(const ProtobufCMessage *msg,
 	return *p;
 }
 
+size_t
+model_field_elem_size(const ProtobufCFieldDescriptor *fd)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_ENUM:
+		break;
+	}
+	return 4;
+}
+
+void
+model_field_mark_present(ProtobufCMessage *msg,
+                         const ProtobufCFieldDescriptor *fd)
+{
+	if (is_oneof(fd)) {
+		*(uint32_t *)((char *)msg + fd->quantifier_offset) = fd->id;
+	} else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	           !is_pointer_type(fd)) {
+		*(protobuf_c_boolean *)((char *)msg + fd->quantifier_offset) =
+		    1;
+	}
+}
+
 void
 model_field_set_u64(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
                     uint64_t v)

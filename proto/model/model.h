@@ -38,6 +38,15 @@ const ProtobufCMessage *model_field_message(const ProtobufCMessage *msg,
                                             const ProtobufCFieldDescriptor *fd,
                                             size_t i);
 
+/* Size of one element of the field's C representation (of the array of a
+ * repeated field). */
+size_t model_field_elem_size(const ProtobufCFieldDescriptor *fd);
+
+/* Marks a field present: the oneof case, or the has_ flag of an optional
+ * scalar (strings and messages are present when their pointer is set). */
+void model_field_mark_present(ProtobufCMessage *msg,
+                              const ProtobufCFieldDescriptor *fd);
+
 /* Sets an optional numeric field (and its has_ flag). */
 void model_field_set_u64(ProtobufCMessage *msg,
                          const ProtobufCFieldDescriptor *fd, uint64_t v);

@@ -297,7 +297,7 @@ test_agent_killed_mid_request(void **state)
 	assert_int_equal(test_agent_start(&victim, argv), 0);
 	arg.s = open_session(url, 20000);
 
-	kill(victim.pid, SIGSTOP); /* the request will sit unanswered */
+	test_agent_freeze(&victim); /* the request will sit unanswered */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pthread_create(&th, NULL, call_thread, &arg), 0);
 	usleep(300 * 1000);

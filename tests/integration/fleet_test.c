@@ -606,7 +606,7 @@ test_killed_during_query(void **state)
 	assert_int_equal(secstat_fleet_result_ok(res), 2);
 	secstat_fleet_result_free(res);
 	/* Frozen: the request is sent and never answered; then killed. */
-	kill(k.pid, SIGSTOP);
+	test_agent_freeze(&k);
 	assert_int_equal(pthread_create(&t, NULL, query_main, &q), 0);
 	usleep(300 * 1000);
 	test_agent_stop(&k, SIGKILL);

@@ -128,6 +128,34 @@ test_agent_start(struct test_agent *a, const char *const argv[])
 	return -1;
 }
 
+void
+test_agent_freeze(struct test_agent *a)
+{
+	char path[64], buf[512];
+
+	kill(a->pid, SIGSTOP);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)a->pid);
+	for (int i = 0; i < 2000; i++) { /* at most 2 s */
+		FILE *f = fopen(path, "r");
+		const char *st;
+
+		if (f == NULL) {
+			return;
+		}
+		buf[0] = '\0';
+		if (fgets(buf, sizeof(buf), f) == NULL) {
+			buf[0] = '\0';
+		}
+		fclose(f);
+		/* "pid (comm) S ...": the state follows the last ')'. */
+		st = strrchr(buf, ')');
+		if (st != NULL && (st[2] == 'T' || st[2] == 't')) {
+			return;
+		}
+		usleep(1000);
+	}
+}
+
 int
 test_agent_stop(struct test_agent *a, int sig)
 {

@@ -31,5 +31,10 @@ struct test_agent {
  */
 int test_agent_start(struct test_agent *a, const char *const argv[]);
 
+/* Stops the agent (SIGSTOP) and returns once the kernel reports it
+ * stopped: kill() only queues the signal, and a thread already running
+ * may still answer a request sent right after it. */
+void test_agent_freeze(struct test_agent *a);
+
 /* Sends `sig` and waits for the exit; returns the wait status. */
 int test_agent_stop(struct test_agent *a, int sig);

@@ -43,29 +43,6 @@ pool_free(struct pool *pl)
 	pl->n = 0;
 }
 
-static size_t
-scalar_size(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
 static ProtobufCMessage *fill(struct pool *pl,
                               const ProtobufCMessageDescriptor *d, int depth,
                               uint64_t seed);
@@ -160,9 +137,9 @@ fill(struct pool *pl, const ProtobufCMessageDescriptor *d, int depth,
 			fill_value(pl, fd, base + fd->offset, depth, s);
 		} else if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = fd->type == PROTOBUF_C_TYPE_MESSAGE ? 2 : 3;
-			char *arr = pool_alloc(pl, n * scalar_size(fd));
+			char *arr = pool_alloc(pl, n * model_field_elem_size(fd));
 			for (size_t k = 0; k < n; k++) {
-				fill_value(pl, fd, arr + k * scalar_size(fd),
+				fill_value(pl, fd, arr + k * model_field_elem_size(fd),
 				           depth, s + k);
 			}
 			*(size_t *)(base + fd->quantifier_offset) = n;
