@@ -36,41 +36,6 @@ addr(ProtobufCMessage *m, unsigned offset)
 	return (char *)m + offset;
 }
 
-static size_t
-elem_size(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
-static void
-mark_present(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
-{
-	if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
-		*(uint32_t *)addr(m, fd->quantifier_offset) = fd->id;
-	} else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
-	           fd->type != PROTOBUF_C_TYPE_MESSAGE &&
-	           fd->type != PROTOBUF_C_TYPE_STRING) {
-		*(protobuf_c_boolean *)addr(m, fd->quantifier_offset) = 1;
-	}
-}
-
 static ProtobufCMessage *
 new_message(struct arena *a, const ProtobufCMessageDescriptor *d)
 {
@@ -103,7 +68,7 @@ add_repeated(struct arena *a, ProtobufCMessage *dst,
 	size_t sn = model_field_count(src, fd);
 	const char *sarr =
 	    *(const char *const *)((const char *)src + fd->offset);
-	size_t es = elem_size(fd);
+	size_t es = model_field_elem_size(fd);
 
 	if (fd->type != PROTOBUF_C_TYPE_MESSAGE && *dn > 0) {
 		/* Numbers: element-wise for statistics, labels kept. */
@@ -176,7 +141,7 @@ relay_add(struct arena *a, ProtobufCMessage *dst, const ProtobufCMessage *src)
 
 			if (*sub == NULL) {
 				*sub = new_message(a, fd->descriptor);
-				mark_present(dst, fd);
+				model_field_mark_present(dst, fd);
 			}
 			relay_add(a, *sub, model_field_message(src, fd, 0));
 			break;
@@ -187,7 +152,7 @@ relay_add(struct arena *a, ProtobufCMessage *dst, const ProtobufCMessage *src)
 				    a,
 				    *(const char *const *)((const char *)src +
 				                           fd->offset));
-				mark_present(dst, fd);
+				model_field_mark_present(dst, fd);
 			}
 			break;
 		case PROTOBUF_C_TYPE_BYTES:
@@ -200,14 +165,14 @@ relay_add(struct arena *a, ProtobufCMessage *dst, const ProtobufCMessage *src)
 					model_field_set_u64(
 					    dst, fd,
 					    model_field_u64(src, fd, 0));
-					mark_present(dst, fd);
+					model_field_mark_present(dst, fd);
 				}
 			} else {
 				model_field_set_u64(
 				    dst, fd,
 				    (have ? model_field_u64(dst, fd, 0) : 0) +
 				        model_field_u64(src, fd, 0));
-				mark_present(dst, fd);
+				model_field_mark_present(dst, fd);
 			}
 		}
 	}
