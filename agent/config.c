@@ -50,6 +50,11 @@ enum option_id {
 	OPT_PUBLISH_QUEUE,
 	OPT_RELAY,
 	OPT_RELAY_TIMEOUT,
+	OPT_RELAY_TLS_CERT,
+	OPT_RELAY_TLS_KEY,
+	OPT_RELAY_TLS_CA,
+	OPT_RELAY_CLIENT_ID,
+	OPT_RELAY_TOKEN_FILE,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
@@ -94,19 +99,22 @@ static int set_whack(struct agent_config *, const char *, char *);
 static int set_whack_ctl(struct agent_config *, const char *, char *);
 static int set_publish(struct agent_config *, const char *, char *);
 static int set_publish_interval(struct agent_config *, const char *, char *);
-static int set_heartbeat_interval(struct agent_config *, const char *,
-                                  char *);
+static int set_heartbeat_interval(struct agent_config *, const char *, char *);
 static int set_full_every(struct agent_config *, const char *, char *);
 static int set_publish_queue(struct agent_config *, const char *, char *);
 static int set_relay(struct agent_config *, const char *, char *);
 static int set_relay_timeout(struct agent_config *, const char *, char *);
+static int set_relay_tls_cert(struct agent_config *, const char *, char *);
+static int set_relay_tls_key(struct agent_config *, const char *, char *);
+static int set_relay_tls_ca(struct agent_config *, const char *, char *);
+static int set_relay_client_id(struct agent_config *, const char *, char *);
+static int set_relay_token_file(struct agent_config *, const char *, char *);
 static int set_tls_cert(struct agent_config *, const char *, char *);
 static int set_tls_key(struct agent_config *, const char *, char *);
 static int set_tls_ca(struct agent_config *, const char *, char *);
 static int set_insecure(struct agent_config *, const char *, char *);
 static int set_acl(struct agent_config *, const char *, char *);
-static int set_loopback_insecure(struct agent_config *, const char *,
-                                 char *);
+static int set_loopback_insecure(struct agent_config *, const char *, char *);
 static int set_ipc_group(struct agent_config *, const char *, char *);
 static int set_max_connections(struct agent_config *, const char *, char *);
 static int set_metrics_listen(struct agent_config *, const char *, char *);
@@ -198,6 +206,29 @@ static const struct option_def options[OPT_COUNT] = {
                            "per-host deadline of the relay's queries "
                            "(default 2000)",
                            set_relay_timeout},
+    [OPT_RELAY_TLS_CERT] = {"relay-tls-cert", required_argument, true, false,
+                            "FILE",
+                            "PEM client certificate the relay presents to "
+                            "tls+tcp:// hosts (clientAuth; not --tls-cert)",
+                            set_relay_tls_cert},
+    [OPT_RELAY_TLS_KEY] = {"relay-tls-key", required_argument, true, false,
+                           "FILE", "PEM private key of --relay-tls-cert",
+                           set_relay_tls_key},
+    [OPT_RELAY_TLS_CA] = {"relay-tls-ca", required_argument, true, false,
+                          "FILE",
+                          "PEM CA certificate(s) the hosts' certificates "
+                          "must chain to",
+                          set_relay_tls_ca},
+    [OPT_RELAY_CLIENT_ID] = {"relay-client-id", required_argument, true, false,
+                             "ID",
+                             "client id of the relay in the hosts' ACLs "
+                             "(with --relay-token-file; tls+tcp:// only)",
+                             set_relay_client_id},
+    [OPT_RELAY_TOKEN_FILE] = {"relay-token-file", required_argument, true,
+                              false, "FILE",
+                              "file whose first line is the token of "
+                              "--relay-client-id",
+                              set_relay_token_file},
     [OPT_TLS_CERT] = {"tls-cert", required_argument, true, false, "FILE",
                       "PEM certificate of the tls+tcp:// listeners",
                       set_tls_cert},
@@ -221,12 +252,11 @@ static const struct option_def options[OPT_COUNT] = {
          "grant every right to plain tcp:// callers from 127.0.0.0/8 and "
          "::1 (any local user; for tests and demos)",
          set_loopback_insecure},
-    [OPT_IPC_GROUP] = {"ipc-group", required_argument, true, false,
-                       "GROUP",
+    [OPT_IPC_GROUP] = {"ipc-group", required_argument, true, false, "GROUP",
                        "group of the ipc:// socket files (mode 0660)",
                        set_ipc_group},
-    [OPT_MAX_CONNECTIONS] = {"max-connections", required_argument, true,
-                             false, "N",
+    [OPT_MAX_CONNECTIONS] = {"max-connections", required_argument, true, false,
+                             "N",
                              "connections served at once; more are closed "
                              "(default 2048)",
                              set_max_connections},
@@ -323,7 +353,7 @@ static int
 set_listen(struct agent_config *cfg, const char *v, char *err)
 {
 	static const char *const schemes[] = {
-	    "tcp://",     "tcp4://",     "tcp6://",     "ipc://",
+	    "tcp://",     "tcp4://",     "tcp6://",    "ipc://",
 	    "tls+tcp://", "tls+tcp4://", "tls+tcp6://"};
 	bool ok = false;
 
@@ -334,11 +364,10 @@ set_listen(struct agent_config *cfg, const char *v, char *err)
 		}
 	}
 	if (!ok) {
-		return errf(
-		    err,
-		    "'%s' is not a listen URL (tcp://HOST:PORT, "
-		    "tls+tcp://HOST:PORT or ipc:///PATH)",
-		    v);
+		return errf(err,
+		            "'%s' is not a listen URL (tcp://HOST:PORT, "
+		            "tls+tcp://HOST:PORT or ipc:///PATH)",
+		            v);
 	}
 	list_append(&cfg->listen, &cfg->n_listen, v);
 	return 0;
@@ -617,6 +646,40 @@ set_relay_timeout(struct agent_config *cfg, const char *v, char *err)
 }
 
 static int
+set_relay_tls_cert(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->relay_tls_cert, v, err);
+}
+
+static int
+set_relay_tls_key(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->relay_tls_key, v, err);
+}
+
+static int
+set_relay_tls_ca(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->relay_tls_ca, v, err);
+}
+
+static int
+set_relay_client_id(struct agent_config *cfg, const char *v, char *err)
+{
+	if (*v == '\0') {
+		return errf(err, "empty client id");
+	}
+	replace_string(&cfg->relay_client_id, v);
+	return 0;
+}
+
+static int
+set_relay_token_file(struct agent_config *cfg, const char *v, char *err)
+{
+	return set_root(&cfg->relay_token_file, v, err);
+}
+
+static int
 set_tls_cert(struct agent_config *cfg, const char *v, char *err)
 {
 	return set_root(&cfg->tls_cert, v, err);
@@ -698,8 +761,8 @@ static int
 set_max_connections(struct agent_config *cfg, const char *v, char *err)
 {
 	return set_bounded(&cfg->max_connections, v, 1,
-	                   CONFIG_MAX_CONNECTIONS_MAX, "a number of connections",
-	                   err);
+	                   CONFIG_MAX_CONNECTIONS_MAX,
+	                   "a number of connections", err);
 }
 
 static int
@@ -958,6 +1021,20 @@ config_load(struct agent_config *cfg, int argc, char *argv[], FILE *out,
 		/* A relay serves its fleet, not its own host's sources. */
 		list_append(&cfg->providers, &cfg->n_providers, "relay");
 	}
+	/* Halves of the relay's client identity: refused here rather than
+	 * by every query of every host. */
+	if ((cfg->relay_tls_cert == NULL) != (cfg->relay_tls_key == NULL)) {
+		fprintf(err, "secstatd: --relay-tls-cert and --relay-tls-key "
+		             "go together\n");
+		rv = -EINVAL;
+		goto usage;
+	}
+	if ((cfg->relay_client_id == NULL) != (cfg->relay_token_file == NULL)) {
+		fprintf(err, "secstatd: --relay-client-id and "
+		             "--relay-token-file go together\n");
+		rv = -EINVAL;
+		goto usage;
+	}
 	goto out;
 
 usage:
@@ -975,6 +1052,11 @@ config_free(struct agent_config *cfg)
 	list_clear(&cfg->netns, &cfg->n_netns);
 	list_clear(&cfg->publish, &cfg->n_publish);
 	free(cfg->relay_hosts);
+	free(cfg->relay_tls_cert);
+	free(cfg->relay_tls_key);
+	free(cfg->relay_tls_ca);
+	free(cfg->relay_client_id);
+	free(cfg->relay_token_file);
 	free(cfg->procfs_root);
 	free(cfg->vici_uri);
 	free(cfg->sysfs_root);

@@ -38,27 +38,35 @@ struct agent_config {
 	                   "unix:///var/run/charon.vici" */
 	char **publish; /* --publish URL (repeatable): PUB listeners */
 	size_t n_publish;
-	unsigned publish_interval_ms;   /* --publish-interval MS, default 1000 */
+	unsigned publish_interval_ms; /* --publish-interval MS, default 1000 */
 	unsigned heartbeat_interval_ms; /* --heartbeat-interval MS, default
 	                                   5000 */
-	unsigned full_every;     /* --full-every N, default 60 */
-	unsigned publish_sendbuf; /* --publish-queue N: messages queued per
-	                             subscriber, default 128 */
-	char *relay_hosts;        /* --relay FILE: hosts file of the relay
-	                             provider, NULL = not a relay */
+	unsigned full_every;            /* --full-every N, default 60 */
+	unsigned publish_sendbuf;  /* --publish-queue N: messages queued per
+	                              subscriber, default 128 */
+	char *relay_hosts;         /* --relay FILE: hosts file of the relay
+	                              provider, NULL = not a relay */
 	unsigned relay_timeout_ms; /* --relay-timeout MS, default 2000 */
+	/* The relay is a client of its hosts: its own client certificate
+	 * (the agent's --tls-cert is usually serverAuth only) and
+	 * credential, for tls+tcp:// hosts. */
+	char *relay_tls_cert;   /* --relay-tls-cert FILE */
+	char *relay_tls_key;    /* --relay-tls-key FILE */
+	char *relay_tls_ca;     /* --relay-tls-ca FILE: CA of the hosts */
+	char *relay_client_id;  /* --relay-client-id ID */
+	char *relay_token_file; /* --relay-token-file FILE */
 	/* Security (docs/security.md). */
-	char *tls_cert;       /* --tls-cert FILE: PEM certificate of the
-	                         agent's tls+tcp:// listeners */
-	char *tls_key;        /* --tls-key FILE: its private key */
-	char *tls_ca;         /* --tls-ca FILE: CA(s) of client certificates */
-	bool insecure;        /* --insecure: plain tcp:// beyond loopback */
-	char *acl_file;       /* --acl FILE, NULL: root and self over ipc */
-	bool loopback_insecure; /* --allow-loopback-insecure */
-	long ipc_gid;         /* --ipc-group NAME|GID, -1: the agent's */
+	char *tls_cert; /* --tls-cert FILE: PEM certificate of the
+	                   agent's tls+tcp:// listeners */
+	char *tls_key;  /* --tls-key FILE: its private key */
+	char *tls_ca;   /* --tls-ca FILE: CA(s) of client certificates */
+	bool insecure;  /* --insecure: plain tcp:// beyond loopback */
+	char *acl_file; /* --acl FILE, NULL: root and self over ipc */
+	bool loopback_insecure;   /* --allow-loopback-insecure */
+	long ipc_gid;             /* --ipc-group NAME|GID, -1: the agent's */
 	unsigned max_connections; /* --max-connections N, default 2048 */
-	char *metrics_listen; /* --metrics-listen ADDR:PORT: Prometheus
-	                         /metrics over HTTP, NULL = off */
+	char *metrics_listen;     /* --metrics-listen ADDR:PORT: Prometheus
+	                             /metrics over HTTP, NULL = off */
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */
@@ -69,8 +77,8 @@ struct agent_config {
 #define CONFIG_INTERVAL_MAX_MS 3600000
 
 /* Bounds of --full-every and --publish-queue. */
-#define CONFIG_FULL_EVERY_MAX    1000000
-#define CONFIG_PUBLISH_QUEUE_MAX 8192
+#define CONFIG_FULL_EVERY_MAX      1000000
+#define CONFIG_PUBLISH_QUEUE_MAX   8192
 #define CONFIG_MAX_CONNECTIONS_MAX 65536
 
 /*

@@ -439,6 +439,12 @@ stream_open(struct watch *w)
 	secstat_subscribe_options_init(&o);
 	o.families = SECSTAT_FAMILY_MASK(w->family);
 	o.timeout_ms = w->cli->timeout_ms;
+	o.tls_ca_file = w->cli->tls_ca;
+	o.tls_cert_file = w->cli->tls_cert;
+	o.tls_key_file = w->cli->tls_key;
+	o.tls_server_name = w->cli->tls_server_name;
+	o.client_id = w->cli->client_id;
+	o.token = w->cli->token;
 	st = secstat_subscribe(&w->sub, hosts, w->n, &o, on_stream_event, w);
 	free(hosts);
 	if (st != ERROR_SUCCESS) {

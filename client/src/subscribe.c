@@ -8,6 +8,7 @@
 #include "aggregate.h"
 #include "error.h"
 #include "subscribe.h"
+#include "tls_client.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -90,6 +91,10 @@ struct secstat_subscription {
 	uint32_t families;
 	uint32_t down_after_ms;
 	uint32_t timeout_ms;
+	/* Transport security of every tls+tcp:// URL; kept for the resync
+	 * sessions, which are opened later. */
+	char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+	char *client_id, *token;
 	secstat_sub_fn fn;
 	void *arg;
 	uint64_t start_ms;
@@ -343,7 +348,8 @@ apply_changed(ProtobufCMessage *s, const ProtobufCMessage *c)
 		}
 		default:
 			memcpy(addr(s, fd->offset),
-			       (const char *)c + fd->offset, model_field_elem_size(fd));
+			       (const char *)c + fd->offset,
+			       model_field_elem_size(fd));
 			model_field_mark_present(s, fd);
 		}
 	}
@@ -888,6 +894,10 @@ resync_main(void *arg)
 	secstat_session_options_init(&o);
 	o.timeout_ms = s->timeout_ms;
 	o.flags = SECSTAT_SESSION_NONBLOCK;
+	o.tls_ca_file = s->tls_ca;
+	o.tls_cert_file = s->tls_cert;
+	o.tls_key_file = s->tls_key;
+	o.tls_server_name = s->tls_server_name;
 	pthread_mutex_lock(&s->rmtx);
 	while (!atomic_load(&s->stop)) {
 		struct resync *r = s->requests;
@@ -902,6 +912,12 @@ resync_main(void *arg)
 		h = &s->hosts[r->host];
 		r->status = ERROR_SUCCESS;
 		if (h->session == NULL) {
+			/* The session refuses a credential over anything
+			 * but TLS: send it to those hosts only. */
+			bool tls = tls_client_url_is_tls(h->req_url);
+
+			o.client_id = tls ? s->client_id : NULL;
+			o.token = tls ? s->token : NULL;
 			r->status =
 			    secstat_session_open(&h->session, h->req_url, &o);
 		}
@@ -1002,6 +1018,15 @@ secstat_subscription_close(secstat_subscription *s)
 	free_list(s->requests);
 	free_list(s->results);
 	free(s->hosts);
+	if (s->token != NULL) {
+		memset(s->token, 0, strlen(s->token));
+	}
+	free(s->token);
+	free(s->client_id);
+	free(s->tls_ca);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->tls_server_name);
 	free(s->map);
 	nng_aio_free(s->raio);
 	pthread_mutex_destroy(&s->mtx);
@@ -1074,6 +1099,9 @@ secstat_subscribe(secstat_subscription **sp,
 		if (o.flags != 0 || (o.n_topics > 0 && o.topics == NULL)) {
 			return ERROR_INVALID_PARAMETER;
 		}
+		if ((o.client_id == NULL) != (o.token == NULL)) {
+			return ERROR_INVALID_PARAMETER;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (hosts[i].pub_url == NULL) {
@@ -1114,7 +1142,18 @@ secstat_subscribe(secstat_subscription **sp,
 		return error_from_nng(rv, ERROR_STAGE_DIAL);
 	}
 	if ((s->hosts = calloc(n, sizeof(*s->hosts))) == NULL ||
-	    (s->map = calloc(n, sizeof(*s->map))) == NULL) {
+	    (s->map = calloc(n, sizeof(*s->map))) == NULL ||
+	    (o.tls_ca_file != NULL &&
+	     (s->tls_ca = strdup(o.tls_ca_file)) == NULL) ||
+	    (o.tls_cert_file != NULL &&
+	     (s->tls_cert = strdup(o.tls_cert_file)) == NULL) ||
+	    (o.tls_key_file != NULL &&
+	     (s->tls_key = strdup(o.tls_key_file)) == NULL) ||
+	    (o.tls_server_name != NULL &&
+	     (s->tls_server_name = strdup(o.tls_server_name)) == NULL) ||
+	    (o.client_id != NULL &&
+	     (s->client_id = strdup(o.client_id)) == NULL) ||
+	    (o.token != NULL && (s->token = strdup(o.token)) == NULL)) {
 		status = error_from_errno(-ENOMEM);
 		goto fail;
 	}
@@ -1154,6 +1193,14 @@ secstat_subscribe(secstat_subscription **sp,
 		}
 		(void)nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ,
 		                          SECSTAT_REPLY_MAX_BYTES);
+		if (tls_client_url_is_tls(h->pub_url) &&
+		    (rv = tls_client_setup(d, h->pub_url, s->tls_ca,
+		                           s->tls_cert, s->tls_key,
+		                           s->tls_server_name)) != 0) {
+			nng_dialer_close(d);
+			status = error_from_errno(rv);
+			goto fail;
+		}
 		if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
 			status = error_from_nng(rv, ERROR_STAGE_DIAL);
 			goto fail;

@@ -2,6 +2,7 @@
 # Transport security and authorization through the real secstatd and
 # secstat: certificates made now with certs/secstat-pki.sh, mutual TLS,
 # the ACL's credentials and rights, ipc peer credentials and socket mode,
+# a relay and stream subscribers as TLS clients,
 # listener policy, ACL errors at start, SIGHUP reloads, SIGTERM cleanup.
 # Every refusal is checked for its exact status, and every check is paired
 # with one that succeeds, so that a broken agent cannot pass by refusing
@@ -193,6 +194,86 @@ grep -q 'access denied: subscriber from 127.0.0.1:[0-9]* calling (subscribe)' \
 	"$work/pubno.log" || fail "subscriber refusal not logged"
 kill "$pubok" "$pubno"
 
+say "relay over a tls+tcp:// agent: its own client certificate and credential"
+echo "$TLS relayed-host" >"$work/relay.hosts"
+start relay-tls --hostname relay-tls --relay "$work/relay.hosts" \
+	--listen "ipc://$work/relay-tls.sock" --relay-tls-ca "$ca/ca.pem" \
+	--relay-tls-cert "$ca/noc.pem" --relay-tls-key "$ca/noc.key" \
+	--relay-client-id noc --relay-token-file "$ca/noc.token"
+relay_tls=$pid
+expect 0 'relay-tls .*ERROR_SUCCESS' "$SECSTAT" -t $((5000 * slow)) \
+	-s "ipc://$work/relay-tls.sock" ipsec
+expect 0 'relayed-host' "$SECSTAT" -t $((5000 * slow)) \
+	-s "ipc://$work/relay-tls.sock" relay-hosts
+# Without a client certificate the relay cannot reach the host, and says
+# why; with one but no credential the host's ACL refuses it.
+start relay-plain --hostname relay-plain --relay "$work/relay.hosts" \
+	--listen "ipc://$work/relay-plain.sock"
+relay_plain=$pid
+start relay-nocred --hostname relay-nocred --relay "$work/relay.hosts" \
+	--listen "ipc://$work/relay-nocred.sock" --relay-tls-ca "$ca/ca.pem" \
+	--relay-tls-cert "$ca/noc.pem" --relay-tls-key "$ca/noc.key"
+relay_nocred=$pid
+for r in plain nocred; do
+	expect 1 'FWP_E_PROVIDER_NOT_FOUND' "$SECSTAT" -t $((5000 * slow)) \
+		-s "ipc://$work/relay-$r.sock" ipsec
+done
+grep -q 'relay: host relayed-host: ERROR_INVALID_PARAMETER' "$work/relay-plain.log" ||
+	fail "relay without TLS options: no clear reason logged"
+grep -q 'relay: host relayed-host: ERROR_ACCESS_DENIED' "$work/relay-nocred.log" ||
+	fail "relay without a credential: no clear reason logged"
+kill "$relay_tls" "$relay_plain" "$relay_nocred"
+say "PUB over tls+tcp://: subscribers with a client certificate"
+pub_tls=$(free_port)
+rep_tls=$(free_port)
+{
+	cat "$work/acl"
+	printf '\n[subscribers]\nnetworks = 127.0.0.1\n'
+} >"$work/sub-tls.acl"
+chmod 600 "$work/sub-tls.acl"
+start pubtls --provider sim --hostname pub-tls --publish-interval 200 \
+	--listen "tls+tcp://127.0.0.1:$rep_tls" \
+	--publish "tls+tcp://127.0.0.1:$pub_tls" \
+	--tls-cert "$ca/agent1.pem" --tls-key "$ca/agent1.key" \
+	--tls-ca "$ca/ca.pem" --acl "$work/sub-tls.acl"
+pubtls=$pid
+echo "tls+tcp://127.0.0.1:$rep_tls pub-tls pub=tls+tcp://127.0.0.1:$pub_tls" \
+	>"$work/sub.hosts"
+# watch NAME ARGS...: a bounded watch --stream of sub.hosts
+watch() {
+	local name=$1
+	shift
+	timeout $((20 * slow)) "$SECSTAT" -t $((3000 * slow)) "$@" \
+		--hosts "$work/sub.hosts" watch --stream --count 6 \
+		>"$work/$name.out" 2>&1
+}
+watch watch-tls --tls-ca "$ca/ca.pem" --tls-cert "$ca/noc.pem" \
+	--tls-key "$ca/noc.key" $(cred noc) || fail "watch --stream over TLS: exit $?"
+grep -q 'UP   pub-tls' "$work/watch-tls.out" &&
+	grep -q 'hosts=1/1 statistics\.' "$work/watch-tls.out" || {
+	cat "$work/watch-tls.out" >&2
+	fail "watch --stream over TLS: no updates"
+}
+# No client certificate: the handshake is refused, nothing arrives.
+watch watch-nocert --tls-ca "$ca/ca.pem"
+grep -Eq 'UP|hosts=1/1' "$work/watch-nocert.out" &&
+	fail "subscriber without a client certificate got the stream"
+grep -q 'hosts=0/1' "$work/watch-nocert.out" ||
+	fail "watch --stream without a certificate: no output"
+# A certificate from another CA: refused likewise.
+watch watch-rogue --tls-ca "$ca/ca.pem" --tls-cert "$rogue/intruder.pem" \
+	--tls-key "$rogue/intruder.key"
+grep -Eq 'UP|hosts=1/1' "$work/watch-rogue.out" &&
+	fail "subscriber with a foreign certificate got the stream"
+# No TLS options at all: an error at once, not a silent wait.
+rc=0
+watch watch-none || rc=$?
+[ "$rc" = 1 ] && grep -q 'watch --stream: A parameter is incorrect' "$work/watch-none.out" || {
+	cat "$work/watch-none.out" >&2
+	fail "watch --stream to tls+tcp:// without TLS options: exit $rc"
+}
+kill "$pubtls"
+
 say "SIGHUP: the ACL is reread, the listeners stay"
 # Revoke noc.
 {
@@ -257,6 +338,12 @@ printf '[local]\nuid = 0\nrights = everything\n' >"$work/bad.acl"
 chmod 600 "$work/bad.acl"
 expect_start_fail "$work/bad.acl:3: unknown right 'everything'" \
 	--listen "ipc://$work/x.sock" --acl "$work/bad.acl"
+expect_start_fail 'relay-tls-cert and --relay-tls-key go together' \
+	--relay "$work/relay.hosts" --listen "ipc://$work/relay-x.sock" \
+	--relay-tls-ca "$ca/ca.pem" --relay-tls-cert "$ca/noc.pem"
+expect_start_fail 'relay-client-id and --relay-token-file go together' \
+	--relay "$work/relay.hosts" --listen "ipc://$work/relay-x.sock" \
+	--relay-client-id noc
 expect_start_fail 'is not the key of --tls-cert' --listen "tls+tcp://127.0.0.1:$(free_port)" \
 	--tls-cert "$ca/agent1.pem" --tls-key "$ca/noc.key" --tls-ca "$ca/ca.pem"
 # --insecure: allowed, and loudly.

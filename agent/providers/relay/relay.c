@@ -2,6 +2,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,9 @@ static const char *const relay_methods[] = {
 struct relay_state {
 	secstat_fleet *fleet;
 	size_t last_ok; /* hosts that answered last time, for the log */
+	/* Each host's status of the last collection, so that a failure
+	 * (TLS refused, access denied) is logged once with its reason. */
+	uint32_t *last_status;
 };
 
 struct relay_records {
@@ -184,13 +188,66 @@ relay_probe(const struct agent_config *cfg)
 	return cfg->relay_hosts != NULL ? 0 : -ENOENT;
 }
 
+/* The token: the first line of FILE, as the CLI reads --token-file. */
+static int
+read_token(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (f == NULL) {
+		int rv = -errno;
+
+		log_err("relay: --relay-token-file %s: %s", path,
+		        strerror(-rv));
+		return rv;
+	}
+	if (fgets(buf, (int)len, f) == NULL) {
+		buf[0] = '\0';
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0 || n > 512) {
+		log_err("relay: --relay-token-file %s: no token of 1 to 512 "
+		        "characters on its first line",
+		        path);
+		memset(buf, 0, len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The relay's client side of tls+tcp:// hosts (config_parse() has
+ * checked that the halves come in pairs). */
+static int
+relay_tls_options(const struct agent_config *cfg,
+                  struct secstat_fleet_options *o, char *token, size_t len)
+{
+	o->tls_ca_file = cfg->relay_tls_ca;
+	o->tls_cert_file = cfg->relay_tls_cert;
+	o->tls_key_file = cfg->relay_tls_key;
+	if (cfg->relay_token_file != NULL) {
+		int rv = read_token(cfg->relay_token_file, token, len);
+
+		if (rv != 0) {
+			return rv;
+		}
+		o->client_id = cfg->relay_client_id;
+		o->token = token;
+	}
+	return 0;
+}
+
 static int
 relay_init(const struct agent_config *cfg, void **state)
 {
 	struct relay_state *st;
 	struct secstat_fleet_options o;
 	char err[512];
+	char token[600];
 	uint32_t status;
+	int rv;
 
 	if (cfg->relay_hosts == NULL) {
 		log_err("relay: no hosts file (--relay FILE)");
@@ -201,13 +258,26 @@ relay_init(const struct agent_config *cfg, void **state)
 	}
 	secstat_fleet_options_init(&o);
 	o.timeout_ms = cfg->relay_timeout_ms;
+	if ((rv = relay_tls_options(cfg, &o, token, sizeof(token))) != 0) {
+		free(st);
+		return rv;
+	}
 	status = secstat_fleet_open_file(&st->fleet, cfg->relay_hosts, &o, err,
 	                                 sizeof(err));
+	/* The fleet keeps its own copy. */
+	memset(token, 0, sizeof(token));
 	if (status != ERROR_SUCCESS) {
 		log_err("relay: %s",
 		        err[0] != '\0' ? err : secstat_strerror(status));
 		free(st);
 		return status == ERROR_INVALID_PARAMETER ? -EINVAL : -ENOMEM;
+	}
+	st->last_status =
+	    calloc(secstat_fleet_count(st->fleet), sizeof(*st->last_status));
+	if (st->last_status == NULL) {
+		secstat_fleet_close(st->fleet);
+		free(st);
+		return -ENOMEM;
 	}
 	log_info("relay: %zu hosts from %s", secstat_fleet_count(st->fleet),
 	         cfg->relay_hosts);
@@ -248,6 +318,19 @@ relay_collect(void *state, void **records)
 		}
 		if (secstat_fleet_result_ok(r->result[i]) > ok) {
 			ok = secstat_fleet_result_ok(r->result[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t status = secstat_fleet_result_status(r->result[0], i);
+
+		if (status != st->last_status[i]) {
+			if (status != ERROR_SUCCESS) {
+				log_warning(
+				    "relay: host %s: %s",
+				    secstat_fleet_host(st->fleet, i)->name,
+				    secstat_status_name(status));
+			}
+			st->last_status[i] = status;
 		}
 	}
 	if (ok != st->last_ok) {
@@ -405,6 +488,7 @@ relay_fini(void *state)
 
 	if (st != NULL) {
 		secstat_fleet_close(st->fleet);
+		free(st->last_status);
 		free(st);
 	}
 }

@@ -544,6 +544,17 @@ struct secstat_subscribe_options {
 	 * the per-family topics. */
 	const char *const *topics;
 	size_t n_topics;
+	/* As in secstat_session_options. The TLS files configure every
+	 * tls+tcp:// pub_url and req_url (the agent's PUB listener requires
+	 * a client certificate from the configured CA, like its REP one);
+	 * the credential is sent in the resync requests to tls+tcp://
+	 * req_urls only, since a SUB socket cannot send one. */
+	const char *tls_ca_file;
+	const char *tls_cert_file;
+	const char *tls_key_file;
+	const char *tls_server_name;
+	const char *client_id;
+	const char *token;
 };
 
 SECSTAT_DECL void
@@ -595,8 +606,11 @@ typedef void (*secstat_sub_fn)(const struct secstat_sub_event *ev, void *arg);
  * `fn` is called on the subscription's own thread, one event at a time,
  * never after secstat_subscription_close() returns. It may call
  * secstat_subscription_state() but must not close the subscription.
- * Returns ERROR_SUCCESS, ERROR_INVALID_PARAMETER, RPC_E_INVALID_PARAMETER
- * (a bad URL) or RPC_E_OUT_OF_RESOURCES.
+ * Returns ERROR_SUCCESS, ERROR_INVALID_PARAMETER (also: TLS files
+ * missing or unreadable for a tls+tcp:// pub_url, a client_id without a
+ * token or the reverse), RPC_E_INVALID_PARAMETER (a bad URL) or
+ * RPC_E_OUT_OF_RESOURCES. A TLS handshake the agent refuses is not
+ * reported here: the host simply never comes UP.
  */
 SECSTAT_DECL uint32_t
 secstat_subscribe(secstat_subscription **sp, const struct secstat_sub_host *hosts,
