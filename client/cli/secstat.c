@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/nng.h>
-
 #include "subcommands.h"
 
 static const struct {
@@ -167,9 +165,6 @@ main(int argc, char *argv[])
 	const char *deflt[] = {NULL};
 	int json = 0, dump = 0, c, rc;
 
-	/* nng frees closed sockets and dialers on its own threads; at exit
-	 * let it finish, so a leak checker reports only real leaks. */
-	atexit(nng_fini);
 	if ((cli.servers = calloc((size_t)argc, sizeof(char *))) == NULL) {
 		fprintf(stderr, "secstat: out of memory\n");
 		return EXIT_ALL_FAILED;
