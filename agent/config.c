@@ -64,6 +64,7 @@ enum option_id {
 	OPT_IPC_GROUP,
 	OPT_MAX_CONNECTIONS,
 	OPT_METRICS_LISTEN,
+	OPT_SIM_SAS,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT
@@ -89,6 +90,7 @@ static int set_provider(struct agent_config *, const char *, char *);
 static int set_procfs_root(struct agent_config *, const char *, char *);
 static int set_sysfs_root(struct agent_config *, const char *, char *);
 static int set_sim_seed(struct agent_config *, const char *, char *);
+static int set_sim_sas(struct agent_config *, const char *, char *);
 static int set_hostname(struct agent_config *, const char *, char *);
 static int set_collect_interval(struct agent_config *, const char *, char *);
 static int set_log_level(struct agent_config *, const char *, char *);
@@ -266,6 +268,10 @@ static const struct option_def options[OPT_COUNT] = {
          "(HOST:PORT, [V6]:PORT, or *:PORT for every address); "
          "default: off",
          set_metrics_listen},
+    [OPT_SIM_SAS] = {"sim-sas", required_argument, true, false, "N",
+                     "IPsec SAs the sim provider lists (default 0: none, "
+                     "at most 1000000)",
+                     set_sim_sas},
     [OPT_VERSION] = {"version", no_argument, false, false, NULL,
                      "print the version and exit", NULL},
     [OPT_HELP] = {"help", no_argument, false, false, NULL,
@@ -463,6 +469,19 @@ set_sim_seed(struct agent_config *cfg, const char *v, char *err)
 	if (parse_u64(v, &cfg->sim_seed) != 0) {
 		return errf(err, "'%s' is not an unsigned 64-bit number", v);
 	}
+	return 0;
+}
+
+static int
+set_sim_sas(struct agent_config *cfg, const char *v, char *err)
+{
+	uint64_t n;
+
+	if (parse_u64(v, &n) != 0 || n > CONFIG_SIM_SAS_MAX) {
+		return errf(err, "'%s' is not a number of SAs in 0..%u", v,
+		            CONFIG_SIM_SAS_MAX);
+	}
+	cfg->sim_sas = (unsigned)n;
 	return 0;
 }
 

@@ -67,6 +67,8 @@ struct agent_config {
 	unsigned max_connections; /* --max-connections N, default 2048 */
 	char *metrics_listen;     /* --metrics-listen ADDR:PORT: Prometheus
 	                             /metrics over HTTP, NULL = off */
+	unsigned sim_sas;         /* --sim-sas N: IPsec SAs the sim provider
+	                             lists, default 0 */
 };
 
 /* Exit status of a usage or configuration error (sysexits EX_USAGE). */
@@ -80,6 +82,9 @@ struct agent_config {
 #define CONFIG_FULL_EVERY_MAX      1000000
 #define CONFIG_PUBLISH_QUEUE_MAX   8192
 #define CONFIG_MAX_CONNECTIONS_MAX 65536
+
+/* Bound of --sim-sas. */
+#define CONFIG_SIM_SAS_MAX 1000000
 
 /*
  * Fills `cfg` from the defaults, then the --config file, then the rest of

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ enum sim_tag {
 	TAG_MM_ISCSI,
 	TAG_QM_ISCSI,
 	TAG_REQ_TIME,
+	TAG_SA_LIST,
 };
 
 static uint64_t
@@ -474,8 +476,140 @@ sim_xfrm_mib(const struct sim *s, struct stats_tree *t)
 	}
 }
 
+/* ------------------------------------------------------- SA listing */
+
+/*
+ * --sim-sas N: N listed IPsec SAs. Everything constant about an SA
+ * (SPIs, addresses, algorithms, mode, rates) is drawn once at init; a
+ * collection only moves the clock, and the byte and packet counters are
+ * rate * age at that clock, so a snapshot costs one pass over the table.
+ */
+struct sim_sa {
+	uint32_t spi_in, spi_out;
+	uint32_t born;    /* simulated second the SA was installed */
+	uint16_t size_in; /* mean packet size, bytes */
+	uint16_t size_out;
+	uint32_t rate_in; /* bytes per second */
+	uint32_t rate_out;
+	uint8_t alg; /* index into sa_algs */
+	bool tunnel;
+	char local[16];
+	char remote[16];
+};
+
+struct sim_sa_table {
+	atomic_uint refs;
+	unsigned n;
+	unsigned n_tunnel;
+	struct sim_sa sas[];
+};
+
+static const struct {
+	const char *enc;
+	const char *integ;
+} sa_algs[] = {
+    {"aes-gcm-16-256", NULL},
+    {"aes-gcm-16-128", NULL},
+    {"aes-cbc-256", "hmac-sha2-256-128"},
+    {"aes-cbc-128", "hmac-sha1-96"},
+    {"chacha20-poly1305", NULL},
+};
+
+static struct sim_sa_table *
+sim_sa_table_new(uint64_t seed, unsigned n, uint64_t uptime)
+{
+	struct sim s = {.seed = seed};
+	struct sim_sa_table *tab =
+	    malloc(sizeof(*tab) + (size_t)n * sizeof(tab->sas[0]));
+	/* SPIs: an odd multiplier and a xor are bijections of the 32-bit
+	 * numbers, so the 2n SPIs are distinct and still look random. */
+	uint32_t spi_x = (uint32_t)rnd(&s, key(TAG_SA_LIST, 0, 0, 0), 0);
+	uint32_t spi_m = (uint32_t)rnd(&s, key(TAG_SA_LIST, 1, 0, 0), 0) | 1;
+
+	if (tab == NULL) {
+		return NULL;
+	}
+	atomic_init(&tab->refs, 1);
+	tab->n = n;
+	tab->n_tunnel = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct sim_sa *sa = &tab->sas[i];
+		uint64_t r = rnd(&s, key(TAG_SA_LIST, 2, 0, 0), i);
+		uint64_t r2 = rnd(&s, key(TAG_SA_LIST, 3, 0, 0), i);
+
+		sa->spi_in = (uint32_t)(2 * (uint64_t)i) * spi_m ^ spi_x;
+		sa->spi_out = (uint32_t)(2 * (uint64_t)i + 1) * spi_m ^ spi_x;
+		sa->born = (uint32_t)(r % uptime);
+		sa->alg = (uint8_t)((r >> 32) % N(sa_algs));
+		sa->tunnel = (r >> 40) % 4 != 0; /* three in four */
+		sa->size_in = (uint16_t)(64 + (r2 & 0xffff) % 1337);
+		sa->size_out = (uint16_t)(64 + ((r2 >> 16) & 0xffff) % 1337);
+		sa->rate_in = (uint32_t)(1 + (r2 >> 32) % (1 << 20));
+		sa->rate_out = (uint32_t)(1 + (r2 >> 52) * 256);
+		/* This host is 10.0.0.0/8; its peers are in 172.16.0.0/12. */
+		snprintf(sa->local, sizeof(sa->local), "10.%u.%u.%u",
+		         (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+		snprintf(sa->remote, sizeof(sa->remote), "172.%u.%u.%u",
+		         16 + ((i >> 16) & 0x0f), (i >> 8) & 0xff,
+		         (i & 0xff) ^ 0x80);
+		tab->n_tunnel += sa->tunnel;
+	}
+	return tab;
+}
+
+static struct sim_sa_table *
+sim_sa_table_ref(struct sim_sa_table *tab)
+{
+	if (tab != NULL) {
+		atomic_fetch_add(&tab->refs, 1);
+	}
+	return tab;
+}
+
 static void
-sim_ipsec(const struct sim *s, struct stats_tree *t)
+sim_sa_table_unref(struct sim_sa_table *tab)
+{
+	if (tab != NULL && atomic_fetch_sub(&tab->refs, 1) == 1) {
+		free(tab);
+	}
+}
+
+static void
+sim_sa_list(const struct sim *s, const struct sim_sa_table *tab,
+            struct stats_tree *t)
+{
+	for (unsigned i = 0; i < tab->n; i++) {
+		const struct sim_sa *sa = &tab->sas[i];
+		Secstat__V1__IpsecSaDetail *d = stats_tree_add_ipsec_sa(t);
+		uint64_t age = s->now - sa->born;
+		uint64_t in = (uint64_t)sa->rate_in * age;
+		uint64_t out = (uint64_t)sa->rate_out * age;
+
+		d->source = "sim";
+		d->state = "INSTALLED";
+		d->mode = sa->tunnel ? "tunnel" : "transport";
+		d->protocol = "esp";
+		/* The tree outlives the records: copy the addresses. */
+		d->local_address = arena_strdup(&t->arena, sa->local);
+		d->remote_address = arena_strdup(&t->arena, sa->remote);
+		d->encryption_algorithm = (char *)sa_algs[sa->alg].enc;
+		d->integrity_algorithm = (char *)sa_algs[sa->alg].integ;
+		TREE_SET(d, unique_id, i + 1);
+		TREE_SET(d, reqid, i + 1);
+		TREE_SET(d, spi_in, sa->spi_in);
+		TREE_SET(d, spi_out, sa->spi_out);
+		TREE_SET(d, bytes_in, in);
+		TREE_SET(d, packets_in, in / sa->size_in);
+		TREE_SET(d, bytes_out, out);
+		TREE_SET(d, packets_out, out / sa->size_out);
+	}
+}
+
+/* ---------------------------------------------------------------- IPsec */
+
+static void
+sim_ipsec(const struct sim *s, const struct sim_sa_table *sas,
+          struct stats_tree *t)
 {
 	uint64_t added = 0, deleted = 0, pending = 0;
 
@@ -493,6 +627,13 @@ sim_ipsec(const struct sim *s, struct stats_tree *t)
 	}
 	uint64_t active = added - deleted;
 
+	/* With a listing, the SAs up are the listed ones: activeSas is its
+	 * length and totalSasAdded = totalSasDeleted + activeSas still holds.
+	 */
+	if (sas != NULL) {
+		active = sas->n;
+		added = deleted + active;
+	}
 	TREE_SET(&t->ipsec_sa, active_sas, active);
 	TREE_SET(&t->ipsec_sa, pending_sa_negotiations, pending);
 	TREE_SET(&t->ipsec_sa, total_sas_added, added);
@@ -500,7 +641,9 @@ sim_ipsec(const struct sim *s, struct stats_tree *t)
 	TREE_SET(&t->ipsec_sa, successful_rekeys,
 	         part(s, key(TAG_SA, 0, 0, 0), deleted / 2, 128, 240));
 	TREE_SET(&t->ipsec_sa, active_tunnels,
-	         part(s, key(TAG_SA, 1, 0, 0), active / 2, 64, 192));
+	         sas != NULL
+	             ? sas->n_tunnel
+	             : part(s, key(TAG_SA, 1, 0, 0), active / 2, 64, 192));
 	TREE_SET(&t->ipsec_sa, offloaded_sas,
 	         part(s, key(TAG_SA, 2, 0, 0), active, 0, 64));
 
@@ -564,6 +707,9 @@ sim_ipsec(const struct sim *s, struct stats_tree *t)
 	sim_traffic(s, 0, &t->ipsec_in);
 	sim_traffic(s, 1, &t->ipsec_out);
 	sim_xfrm_mib(s, t);
+	if (sas != NULL) {
+		sim_sa_list(s, sas, t);
+	}
 }
 
 /* ---------------------------------------------------------------- iSCSI */
@@ -877,7 +1023,17 @@ sim_iscsi(const struct sim *s, struct stats_tree *t)
 struct sim_state {
 	uint64_t seed;
 	uint64_t collections;
+	struct sim_sa_table *sas;
 };
+
+static uint64_t
+sim_uptime(uint64_t seed)
+{
+	struct sim s = {.seed = seed};
+
+	return param(&s, key(TAG_UPTIME, 0, 0, 0), SIM_UPTIME_MIN,
+	             SIM_UPTIME_MAX);
+}
 
 static int
 sim_probe(const struct agent_config *cfg)
@@ -896,6 +1052,14 @@ sim_init(const struct agent_config *cfg, void **state)
 		return -ENOMEM;
 	}
 	s->seed = cfg != NULL ? cfg->sim_seed : 1;
+	if (cfg != NULL && cfg->sim_sas > 0) {
+		s->sas = sim_sa_table_new(s->seed, cfg->sim_sas,
+		                          sim_uptime(s->seed));
+		if (s->sas == NULL) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
 	*state = s;
 	return 0;
 }
@@ -911,6 +1075,7 @@ sim_collect(void *state, void **records)
 	}
 	r->seed = s->seed;
 	r->collection = s->collections++;
+	r->sas = sim_sa_table_ref(s->sas);
 	*records = r;
 	return 0;
 }
@@ -921,10 +1086,8 @@ sim_contribute(const void *records, struct stats_tree *t)
 	const struct sim_records *r = records;
 	struct sim s = {.seed = r->seed};
 
-	s.now = param(&s, key(TAG_UPTIME, 0, 0, 0), SIM_UPTIME_MIN,
-	              SIM_UPTIME_MAX) +
-	        r->collection;
-	sim_ipsec(&s, t);
+	s.now = sim_uptime(r->seed) + r->collection;
+	sim_ipsec(&s, r->sas, t);
 	sim_ike(&s, t);
 	sim_iscsi(&s, t);
 }
@@ -932,13 +1095,23 @@ sim_contribute(const void *records, struct stats_tree *t)
 static void
 sim_records_free(void *records)
 {
-	free(records);
+	struct sim_records *r = records;
+
+	if (r != NULL) {
+		sim_sa_table_unref(r->sas);
+	}
+	free(r);
 }
 
 static void
 sim_fini(void *state)
 {
-	free(state);
+	struct sim_state *s = state;
+
+	if (s != NULL) {
+		sim_sa_table_unref(s->sas);
+	}
+	free(s);
 }
 
 const struct provider_ops sim_provider = {

@@ -17,10 +17,16 @@
 
 extern const struct provider_ops sim_provider;
 
+struct sim_sa_table;
+
 /* What one collection produced: the host and the instant it is at. */
 struct sim_records {
 	uint64_t seed;
 	uint64_t collection; /* 0 for the first collection after init */
+	/* The --sim-sas listing, built once at init and shared (counted
+	 * reference) by the state and every records object; NULL when
+	 * --sim-sas is 0. */
+	struct sim_sa_table *sas;
 };
 
 #endif /* SECSTAT_PROVIDER_SIM_H */

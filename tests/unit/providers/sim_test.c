@@ -711,6 +711,79 @@ test_with_procfs(void **state)
 	procfs_provider.records_free(pr);
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* --sim-sas 1000: 1000 listed SAs with distinct SPIs, counted by the
+ * aggregate, and their counters grow from one collection to the next. */
+static void
+test_sa_listing(void **state)
+{
+	enum { NSAS = 1000 };
+	struct agent_config cfg = {.sim_seed = 3, .sim_sas = NSAS};
+	struct stats_tree t[2];
+	uint32_t *spis = calloc(2 * NSAS, sizeof(*spis));
+	void *st = NULL;
+
+	assert_non_null(spis);
+	assert_int_equal(sim_provider.init(&cfg, &st), 0);
+	for (unsigned k = 0; k < 2; k++) {
+		void *records = NULL;
+
+		assert_int_equal(sim_provider.collect(st, &records), 0);
+		stats_tree_init(&t[k]);
+		sim_provider.contribute(records, &t[k]);
+		/* The tree keeps working once the records are gone. */
+		sim_provider.records_free(records);
+	}
+	sim_provider.fini(st);
+
+	const Secstat__V1__ListSecurityAssociationsResponse *l0 =
+	    &t[0].sa_response;
+	const Secstat__V1__ListSecurityAssociationsResponse *l1 =
+	    &t[1].sa_response;
+	const Secstat__V1__IpsecAggregateSaStatistics *agg = &t[0].ipsec_sa;
+
+	assert_int_equal(l0->n_ipsec_sas, NSAS);
+	assert_int_equal(l1->n_ipsec_sas, NSAS);
+	assert_true(agg->has_active_sas);
+	assert_int_equal(agg->active_sas, NSAS);
+	assert_int_equal(agg->total_sas_added - agg->total_sas_deleted, NSAS);
+	for (unsigned i = 0; i < NSAS; i++) {
+		const Secstat__V1__IpsecSaDetail *a = l0->ipsec_sas[i];
+		const Secstat__V1__IpsecSaDetail *b = l1->ipsec_sas[i];
+
+		assert_true(a->has_spi_in && a->has_spi_out);
+		assert_non_null(a->local_address);
+		assert_non_null(a->encryption_algorithm);
+		assert_int_equal(a->spi_in, b->spi_in);
+		assert_true(b->bytes_in > a->bytes_in);
+		assert_true(b->bytes_out > a->bytes_out);
+		assert_true(b->packets_in >= a->packets_in);
+		spis[2 * i] = a->spi_in;
+		spis[2 * i + 1] = a->spi_out;
+	}
+	qsort(spis, 2 * NSAS, sizeof(*spis), cmp_u32);
+	for (unsigned i = 1; i < 2 * NSAS; i++) {
+		assert_true(spis[i] != spis[i - 1]);
+	}
+	free(spis);
+	stats_tree_release(&t[0]);
+	stats_tree_release(&t[1]);
+
+	/* Without --sim-sas nothing is listed. */
+	struct snapshot s;
+
+	run(3, &s, 1);
+	assert_int_equal(s.tree.sa_response.n_ipsec_sas, 0);
+	snapshot_free(&s);
+}
+
 int
 main(void)
 {
@@ -723,6 +796,7 @@ main(void)
 	    cmocka_unit_test(test_invariants),
 	    cmocka_unit_test(test_monotonic),
 	    cmocka_unit_test(test_with_procfs),
+	    cmocka_unit_test(test_sa_listing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
