@@ -19,9 +19,11 @@
 #include <stdint.h>
 
 /* Rights (bits). */
-#define ACL_RIGHT_IPSEC 0x1u /* IPsecGetStatistics*, ListSecurityAssociations  \
-	                      */
-#define ACL_RIGHT_IKE 0x2u   /* IkeextGetStatistics*, ListSecurityAssociations \
+#define ACL_RIGHT_IPSEC                                                        \
+	0x1u /* IPsecGetStatistics*, ListSecurityAssociations                  \
+	      */
+#define ACL_RIGHT_IKE                                                          \
+	0x2u                 /* IkeextGetStatistics*, ListSecurityAssociations \
 	                      */
 #define ACL_RIGHT_ISCSI 0x4u /* IscsiGetStatistics */
 #define ACL_RIGHT_INFO  0x8u /* GetHostInfo, GetCapabilities */

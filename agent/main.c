@@ -251,10 +251,11 @@ run(int argc, char *argv[], struct agent_config *cfg,
 	if (cfg->metrics_listen != NULL &&
 	    !metrics_addr_is_loopback(cfg->metrics_listen)) {
 		if (!cfg->insecure) {
-			log_err("--metrics-listen %s: /metrics answers anyone "
-			        "without authentication; use a loopback address "
-			        "(and a local scraper or proxy), or --insecure",
-			        cfg->metrics_listen);
+			log_err(
+			    "--metrics-listen %s: /metrics answers anyone "
+			    "without authentication; use a loopback address "
+			    "(and a local scraper or proxy), or --insecure",
+			    cfg->metrics_listen);
 			rv = -EPERM;
 			goto out;
 		}

@@ -24,18 +24,18 @@ struct stats_tree;
 
 /* Bits of provider_ops.families. */
 #define PROVIDER_FAMILY(f) (1u << (f))
-#define PROVIDES_IPSEC PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_IPSEC)
-#define PROVIDES_IKE   PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_IKE)
-#define PROVIDES_ISCSI PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_ISCSI)
+#define PROVIDES_IPSEC     PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_IPSEC)
+#define PROVIDES_IKE       PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_IKE)
+#define PROVIDES_ISCSI     PROVIDER_FAMILY(SECSTAT__V1__FAMILY__FAMILY_ISCSI)
 /* Not a statistics family: the relay's per-host data (RelayGetHosts). */
 #define PROVIDES_RELAY (1u << 16)
 
 struct provider_ops {
-	unsigned    abi_version; /* PROVIDER_ABI_VERSION */
-	const char *name;        /* as given to --provider */
+	unsigned abi_version; /* PROVIDER_ABI_VERSION */
+	const char *name;     /* as given to --provider */
 	const char *description;
-	unsigned    families;  /* PROVIDES_* bits */
-	bool        simulated; /* values are generated, not observed */
+	unsigned families; /* PROVIDES_* bits */
+	bool simulated;    /* values are generated, not observed */
 	/* Optional. Auto-detection: 0 when the source is present on this
 	 * host, a negative errno otherwise. Cheap, no side effects. */
 	int (*probe)(const struct agent_config *cfg);

@@ -41,7 +41,7 @@ struct server_ctx {
 	nng_ctx ctx;
 	nng_aio *aio;
 	enum ctx_state state;
-	nng_msg *msg; /* the request, refilled as the reply */
+	nng_msg *msg;  /* the request, refilled as the reply */
 	nng_pipe pipe; /* the connection it came on */
 
 	/* The request being served. */
@@ -75,7 +75,7 @@ struct server {
 	bool started;
 	struct server_security sec;
 	struct server_listener listeners[SERVER_LISTENERS_MAX];
-	size_t n_listeners; /* written before server_start() only */
+	size_t n_listeners;     /* written before server_start() only */
 	nng_mtx *listeners_mtx; /* ids change when the watchdog restarts one */
 	/* The ipc watchdog (see ipc_watchdog()). */
 	nng_thread *watchdog;
@@ -83,8 +83,8 @@ struct server {
 	nng_cv *wd_cv;
 	bool wd_stop;
 	nng_mtx *acl_mtx;
-	struct acl *acl; /* under acl_mtx; replaced whole on reload */
-	atomic_uint pipes; /* connections, counted by pipe notifications */
+	struct acl *acl;       /* under acl_mtx; replaced whole on reload */
+	atomic_uint pipes;     /* connections, counted by pipe notifications */
 	atomic_uint sub_pipes; /* PUB subscribers, the same way */
 	atomic_uint_fast64_t refused_pipes;
 	/* Denial log rate limit: at most SERVER_DENY_LOG_PER_S a second. */
@@ -394,8 +394,8 @@ log_denial(struct server *s, const struct acl_decision *d, const char *addr,
 		atomic_fetch_add(&s->deny_suppressed, 1);
 		return;
 	}
-	log_warning("access denied: %s from %s calling %.64s: %s", d->who,
-	            addr, method, d->reason);
+	log_warning("access denied: %s from %s calling %.64s: %s", d->who, addr,
+	            method, d->reason);
 }
 
 /* The READ_STATS check: who the caller is (transport, peer credentials,
@@ -409,8 +409,8 @@ authorize(struct server_ctx *x, const Secstat__V1__Request *req)
 	char addr[80] = "ipc";
 	const char *method =
 	    req->method != NULL && req->method[0] != '\0' ? req->method : "-";
-	unsigned need = req->method != NULL ? acl_method_rights(req->method)
-	                                    : 0;
+	unsigned need =
+	    req->method != NULL ? acl_method_rights(req->method) : 0;
 	bool ok;
 
 	peer.transport = pipe_transport(s, x->pipe);
@@ -572,8 +572,7 @@ ctx_cb(void *arg)
 				           SERVER_SEND_TIMEOUT_MS);
 				nng_pipe_close(x->pipe);
 			} else {
-				log_debug("server: send: %s",
-				          nng_strerror(rv));
+				log_debug("server: send: %s", nng_strerror(rv));
 			}
 		}
 		x->state = CTX_RECV;
@@ -788,9 +787,9 @@ static bool
 probe(const char *url)
 {
 	/* Request {request_id: 1, method: "GetHostInfo"}. */
-	static const uint8_t req[] = {0x08, 0x01, 0x12, 0x0b, 'G', 'e', 't',
-	                              'H',  'o',  's',  't',  'I',  'n', 'f',
-	                              'o'};
+	static const uint8_t req[] = {0x08, 0x01, 0x12, 0x0b, 'G',
+	                              'e',  't',  'H',  'o',  's',
+	                              't',  'I',  'n',  'f',  'o'};
 	nng_socket sock;
 	nng_msg *msg = NULL;
 	bool ok = false;

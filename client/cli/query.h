@@ -19,8 +19,8 @@ struct cli {
 	const char **servers; /* at least one */
 	size_t n_servers;
 	enum output_format format;
-	uint32_t timeout_ms; /* 0: library default */
-	bool version0;       /* --v0: the *GetStatistics0 calls */
+	uint32_t timeout_ms;    /* 0: library default */
+	bool version0;          /* --v0: the *GetStatistics0 calls */
 	const char *hosts_file; /* --hosts FILE: replaces servers */
 	/* tls+tcp:// agents: --tls-ca, --tls-cert, --tls-key,
 	 * --tls-server-name; the credential: --client-id and the token read

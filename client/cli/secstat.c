@@ -33,12 +33,10 @@ static const struct {
 static void
 usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: secstat [-s URL]... [--hosts FILE] [--json|--dump] "
-	    "[--timeout MS] [--v0] COMMAND\n"
-	    "\n"
-	    "Commands:\n");
+	fprintf(f, "Usage: secstat [-s URL]... [--hosts FILE] [--json|--dump] "
+	           "[--timeout MS] [--v0] COMMAND\n"
+	           "\n"
+	           "Commands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
 		fprintf(f, "  %-8s %s\n", subcommands[i].name,
 		        subcommands[i].description);
@@ -170,8 +168,7 @@ main(int argc, char *argv[])
 		return EXIT_ALL_FAILED;
 	}
 	while ((c = getopt_long(argc, argv, "+s:H:jdt:Vh", long_options,
-	                        NULL)) !=
-	       -1) {
+	                        NULL)) != -1) {
 		switch (c) {
 		case 's':
 			cli.servers[cli.n_servers++] = optarg;

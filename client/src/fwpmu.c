@@ -209,10 +209,9 @@ FwpmEngineOpen0(const wchar_t *serverName, UINT32 authnService,
 		    (user = identity_text(authIdentity->User,
 		                          authIdentity->UserLength,
 		                          authIdentity->Flags, &oom)) == NULL ||
-		    (password = identity_text(authIdentity->Password,
-		                              authIdentity->PasswordLength,
-		                              authIdentity->Flags, &oom)) ==
-		        NULL) {
+		    (password = identity_text(
+		         authIdentity->Password, authIdentity->PasswordLength,
+		         authIdentity->Flags, &oom)) == NULL) {
 			free(user);
 			free(url);
 			return oom ? ERROR_NOT_ENOUGH_MEMORY

@@ -247,9 +247,9 @@ secstat_session_open(secstat_session **sp, const char *url,
 	}
 	s->timeout_ms = o.timeout_ms;
 	s->max_age_ms = o.max_age_ms;
-	if (o.client_id != NULL && ((s->client_id = strdup(o.client_id)) ==
-	                                NULL ||
-	                            (s->token = strdup(o.token)) == NULL)) {
+	if (o.client_id != NULL &&
+	    ((s->client_id = strdup(o.client_id)) == NULL ||
+	     (s->token = strdup(o.token)) == NULL)) {
 		session_free(s);
 		return error_from_errno(-ENOMEM);
 	}
@@ -390,8 +390,8 @@ secstat_session_call(secstat_session *s, const char *method,
 	nng_mtx_unlock(s->mtx);
 
 	if ((rv = codec_request_pack_cred(id, method, s->timeout_ms,
-	                                  s->max_age_ms, s->client_id,
-	                                  s->token, &msg)) != 0) {
+	                                  s->max_age_ms, s->client_id, s->token,
+	                                  &msg)) != 0) {
 		status = error_from_errno(rv);
 		goto out;
 	}
@@ -518,8 +518,8 @@ uint32_t
 secstat_list_security_associations(secstat_session *s,
                                    Secstat__V1__Reply **reply)
 {
-	return secstat_session_call(s, SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS,
-	                            reply);
+	return secstat_session_call(
+	    s, SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS, reply);
 }
 
 uint32_t

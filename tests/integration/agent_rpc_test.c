@@ -60,9 +60,9 @@ start_agent(void **state)
 	snprintf(fx.ipc_path, sizeof(fx.ipc_path), "%s",
 	         ipc + strlen("ipc://"));
 	const char *argv[] = {
-	    "--provider", "sim",      "--sim-seed",         "5",
-	    "--hostname", "it-host",  "--listen",           fx.tcp_url,
-	    "--listen",   fx.ipc_url, "--collect-interval", "200",
+	    "--provider", "sim", "--sim-seed", "5", "--hostname", "it-host",
+	    "--listen", fx.tcp_url, "--listen", fx.ipc_url,
+	    "--collect-interval", "200",
 	    /* The tcp:// listener serves loopback callers without a
 	     * credential; the ipc:// one serves this user by its uid. */
 	    "--allow-loopback-insecure", NULL};
@@ -292,8 +292,9 @@ test_agent_killed_mid_request(void **state)
 	struct timespec t0, t1;
 
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", test_free_port());
-	const char *argv[] = {"--provider", "sim", "--listen", url,
-	                      "--allow-loopback-insecure", NULL};
+	const char *argv[] = {
+	    "--provider", "sim", "--listen", url, "--allow-loopback-insecure",
+	    NULL};
 	assert_int_equal(test_agent_start(&victim, argv), 0);
 	arg.s = open_session(url, 20000);
 

@@ -124,15 +124,15 @@ extern "C" {
 #define SECSTAT_REPLY_MAX_BYTES (16u * 1024u * 1024u)
 
 /* Method names of service secstat.v1.Secstat (service.proto). */
-#define SECSTAT_METHOD_IPSEC_GET_STATISTICS0  "IPsecGetStatistics0"
-#define SECSTAT_METHOD_IPSEC_GET_STATISTICS1  "IPsecGetStatistics1"
-#define SECSTAT_METHOD_IKEEXT_GET_STATISTICS0 "IkeextGetStatistics0"
-#define SECSTAT_METHOD_IKEEXT_GET_STATISTICS1 "IkeextGetStatistics1"
-#define SECSTAT_METHOD_ISCSI_GET_STATISTICS   "IscsiGetStatistics"
-#define SECSTAT_METHOD_GET_HOST_INFO          "GetHostInfo"
-#define SECSTAT_METHOD_GET_CAPABILITIES       "GetCapabilities"
+#define SECSTAT_METHOD_IPSEC_GET_STATISTICS0      "IPsecGetStatistics0"
+#define SECSTAT_METHOD_IPSEC_GET_STATISTICS1      "IPsecGetStatistics1"
+#define SECSTAT_METHOD_IKEEXT_GET_STATISTICS0     "IkeextGetStatistics0"
+#define SECSTAT_METHOD_IKEEXT_GET_STATISTICS1     "IkeextGetStatistics1"
+#define SECSTAT_METHOD_ISCSI_GET_STATISTICS       "IscsiGetStatistics"
+#define SECSTAT_METHOD_GET_HOST_INFO              "GetHostInfo"
+#define SECSTAT_METHOD_GET_CAPABILITIES           "GetCapabilities"
 #define SECSTAT_METHOD_LIST_SECURITY_ASSOCIATIONS "ListSecurityAssociations"
-#define SECSTAT_METHOD_RELAY_GET_HOSTS "RelayGetHosts"
+#define SECSTAT_METHOD_RELAY_GET_HOSTS            "RelayGetHosts"
 
 /* An open connection to one agent. Opaque. */
 typedef struct secstat_session secstat_session;
@@ -271,9 +271,8 @@ SECSTAT_DECL uint32_t secstat_get_capabilities(secstat_session *s,
                                                Secstat__V1__Reply **reply);
 /* Every IKE SA with its CHILD_SAs, the IPsec SAs no IKE SA accounts for,
  * and the configured connections (up or down): reply->security_associations. */
-SECSTAT_DECL uint32_t
-secstat_list_security_associations(secstat_session *s,
-                                   Secstat__V1__Reply **reply);
+SECSTAT_DECL uint32_t secstat_list_security_associations(
+    secstat_session *s, Secstat__V1__Reply **reply);
 /* A relay's hosts (secstatd --relay), each with its status, identity and
  * last IPsec, IKE and iSCSI replies: reply->relay_hosts.
  * FWP_E_PROVIDER_NOT_FOUND from an agent that is not a relay. */
@@ -337,7 +336,8 @@ struct secstat_fleet_options {
 };
 
 /* Fills `opts` with the defaults (all zero but `size`). */
-SECSTAT_DECL void secstat_fleet_options_init(struct secstat_fleet_options *opts);
+SECSTAT_DECL void
+secstat_fleet_options_init(struct secstat_fleet_options *opts);
 
 /* One host of a fleet, as given or as read from a hosts file. Owned by
  * the fleet. */
@@ -360,9 +360,9 @@ struct secstat_fleet_host {
  * (NULL argument, n out of range, malformed options) or
  * RPC_E_OUT_OF_RESOURCES.
  */
-SECSTAT_DECL uint32_t secstat_fleet_open(secstat_fleet **fp,
-                                         const char *const *urls, size_t n,
-                                         const struct secstat_fleet_options *opts);
+SECSTAT_DECL uint32_t
+secstat_fleet_open(secstat_fleet **fp, const char *const *urls, size_t n,
+                   const struct secstat_fleet_options *opts);
 
 /*
  * Opens a fleet from a hosts file: one host per line,
@@ -388,8 +388,7 @@ secstat_fleet_host(const secstat_fleet *f, size_t i);
 
 /* Called on the querying thread while a query runs: `done` of `total`
  * hosts have finished (answered, failed or timed out). */
-typedef void (*secstat_fleet_progress_fn)(size_t done, size_t total,
-                                          void *arg);
+typedef void (*secstat_fleet_progress_fn)(size_t done, size_t total, void *arg);
 
 /*
  * Calls `method` on every host of the fleet, at most max_parallel in
@@ -397,8 +396,9 @@ typedef void (*secstat_fleet_progress_fn)(size_t done, size_t total,
  * for all of them. A host found unreachable by the previous query that
  * still has no connection fails at once with RPC_E_SERVER_DIED_DNE
  * rather than costing every query its deadline; its connection keeps
- * being retried in the background and it is asked again once up. `progress` may be NULL; otherwise it is called on this
- * thread as hosts finish (at most every 50 ms, and once at the end).
+ * being retried in the background and it is asked again once up. `progress` may
+ * be NULL; otherwise it is called on this thread as hosts finish (at most every
+ * 50 ms, and once at the end).
  *
  * Returns ERROR_SUCCESS with *resultp set (also when some or all hosts
  * failed: see secstat_fleet_result_status()), or ERROR_INVALID_PARAMETER
@@ -463,9 +463,9 @@ typedef struct secstat_rates secstat_rates;
 
 /* One counter's change over the interval. */
 struct secstat_rate {
-	const char *path;  /* dotted JSON-name path, as in the TSV dump */
-	uint64_t value;    /* newer value (fleet: sum over contributing hosts) */
-	uint64_t delta;    /* increase, never negative (see flags) */
+	const char *path; /* dotted JSON-name path, as in the TSV dump */
+	uint64_t value;   /* newer value (fleet: sum over contributing hosts) */
+	uint64_t delta;   /* increase, never negative (see flags) */
 	double per_second; /* delta / the host's own sampling interval;
 	                    * fleet: sum of the hosts' rates */
 	uint32_t hosts;    /* fleet: hosts that contributed; host: 1 */
@@ -496,10 +496,9 @@ struct secstat_rate {
  * secstat_rates_free()), ERROR_INVALID_PARAMETER or
  * RPC_E_OUT_OF_RESOURCES.
  */
-SECSTAT_DECL uint32_t
-secstat_rates_compute_replies(const Secstat__V1__Reply *const *prev,
-                              const Secstat__V1__Reply *const *cur, size_t n,
-                              secstat_rates **out);
+SECSTAT_DECL uint32_t secstat_rates_compute_replies(
+    const Secstat__V1__Reply *const *prev, const Secstat__V1__Reply *const *cur,
+    size_t n, secstat_rates **out);
 
 /* The same from two results of one fleet (host i of each). */
 SECSTAT_DECL uint32_t secstat_rates_compute(const secstat_fleet_result *prev,
@@ -523,9 +522,11 @@ typedef struct secstat_subscription secstat_subscription;
 
 /* Family masks of secstat_subscribe_options.families. */
 #define SECSTAT_FAMILY_MASK(f) (1u << (f))
-#define SECSTAT_FAMILY_IPSEC SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_IPSEC)
-#define SECSTAT_FAMILY_IKE   SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_IKE)
-#define SECSTAT_FAMILY_ISCSI SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_ISCSI)
+#define SECSTAT_FAMILY_IPSEC                                                   \
+	SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_IPSEC)
+#define SECSTAT_FAMILY_IKE SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_IKE)
+#define SECSTAT_FAMILY_ISCSI                                                   \
+	SECSTAT_FAMILY_MASK(SECSTAT__V1__FAMILY__FAMILY_ISCSI)
 
 /* A host is marked down after this long without a message when it has
  * not told its heartbeat interval yet. */
@@ -569,11 +570,11 @@ struct secstat_sub_host {
 };
 
 enum secstat_sub_event_type {
-	SECSTAT_SUB_UPDATE,  /* new state of (host, family) */
-	SECSTAT_SUB_UP,      /* first message, or messages again after DOWN */
-	SECSTAT_SUB_DOWN,    /* silent for down_after_ms */
-	SECSTAT_SUB_GAP,     /* sequence gap or epoch change: state invalid */
-	SECSTAT_SUB_RESYNC,  /* state fetched over REQ/REP after a gap */
+	SECSTAT_SUB_UPDATE, /* new state of (host, family) */
+	SECSTAT_SUB_UP,     /* first message, or messages again after DOWN */
+	SECSTAT_SUB_DOWN,   /* silent for down_after_ms */
+	SECSTAT_SUB_GAP,    /* sequence gap or epoch change: state invalid */
+	SECSTAT_SUB_RESYNC, /* state fetched over REQ/REP after a gap */
 	SECSTAT_SUB_RESYNC_FAILED, /* that fetch failed (status): the state
 	                            * comes back with the next full message */
 };
@@ -581,7 +582,7 @@ enum secstat_sub_event_type {
 struct secstat_sub_event {
 	enum secstat_sub_event_type type;
 	size_t host; /* index into the hosts given to secstat_subscribe() */
-	Secstat__V1__Family family;   /* UPDATE, GAP, RESYNC* */
+	Secstat__V1__Family family;    /* UPDATE, GAP, RESYNC* */
 	Secstat__V1__PublishKind kind; /* UPDATE: what arrived */
 	/* UPDATE and RESYNC: the host's whole current state of the family
 	 * as a Reply (status, host, collected_unix_ms, result); valid only
@@ -612,10 +613,9 @@ typedef void (*secstat_sub_fn)(const struct secstat_sub_event *ev, void *arg);
  * RPC_E_OUT_OF_RESOURCES. A TLS handshake the agent refuses is not
  * reported here: the host simply never comes UP.
  */
-SECSTAT_DECL uint32_t
-secstat_subscribe(secstat_subscription **sp, const struct secstat_sub_host *hosts,
-                  size_t n, const struct secstat_subscribe_options *opts,
-                  secstat_sub_fn fn, void *arg);
+SECSTAT_DECL uint32_t secstat_subscribe(
+    secstat_subscription **sp, const struct secstat_sub_host *hosts, size_t n,
+    const struct secstat_subscribe_options *opts, secstat_sub_fn fn, void *arg);
 
 /*
  * A copy of host i's current state of `family` (a Reply the caller frees
@@ -630,12 +630,12 @@ SECSTAT_DECL uint32_t secstat_subscription_state(secstat_subscription *s,
 
 /* Counters of one host of a subscription. */
 struct secstat_sub_stats {
-	uint64_t messages;  /* received */
-	uint64_t gaps;      /* sequence gaps (and epoch changes) seen */
-	uint64_t lost;      /* messages known lost from the gaps */
-	uint64_t resyncs;   /* successful REQ/REP resyncs */
+	uint64_t messages; /* received */
+	uint64_t gaps;     /* sequence gaps (and epoch changes) seen */
+	uint64_t lost;     /* messages known lost from the gaps */
+	uint64_t resyncs;  /* successful REQ/REP resyncs */
 	uint64_t heartbeats;
-	int up;             /* 1 up, 0 down or never heard */
+	int up; /* 1 up, 0 down or never heard */
 };
 
 SECSTAT_DECL uint32_t secstat_subscription_stats(secstat_subscription *s,

@@ -137,9 +137,11 @@ fill(struct pool *pl, const ProtobufCMessageDescriptor *d, int depth,
 			fill_value(pl, fd, base + fd->offset, depth, s);
 		} else if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = fd->type == PROTOBUF_C_TYPE_MESSAGE ? 2 : 3;
-			char *arr = pool_alloc(pl, n * model_field_elem_size(fd));
+			char *arr =
+			    pool_alloc(pl, n * model_field_elem_size(fd));
 			for (size_t k = 0; k < n; k++) {
-				fill_value(pl, fd, arr + k * model_field_elem_size(fd),
+				fill_value(pl, fd,
+				           arr + k * model_field_elem_size(fd),
 				           depth, s + k);
 			}
 			*(size_t *)(base + fd->quantifier_offset) = n;
