@@ -17,6 +17,7 @@ test_pkgs=(
 	qemu-system-x86 busybox-static cpio kmod linux-image-amd64
 	open-iscsi util-linux file procps psmisc libcap2-bin openssl
 	prometheus bash-completion man-db groff-base systemd
+	iputils-ping xz-utils zstd perl
 )
 
 want=("${build_pkgs[@]}")
