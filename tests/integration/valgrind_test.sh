@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Valgrind memcheck over the integration tests: runs agent_rpc_test,
-# cli_test.sh and security_test.sh with $SECSTATD and $SECSTAT wrapped in
+# Valgrind memcheck over the integration tests: runs agent_rpc_test and
+# cli_test.sh with $SECSTATD and $SECSTAT wrapped in
 # memcheck, then requires every process to have ended with no error and no
 # definitely or indirectly lost block (still-reachable memory of nng's
 # global state is allowed). Usage: valgrind_test.sh AGENT_RPC_TEST_BINARY
@@ -44,7 +44,6 @@ run() {
 }
 run vg "$rpc_test"
 run vg bash "$SECSTAT_SOURCE_DIR/tests/integration/cli_test.sh"
-run native bash "$SECSTAT_SOURCE_DIR/tests/integration/security_test.sh"
 
 # A process killed by the tests on purpose (SIGKILL) leaves a log without
 # a summary; every other log must report zero errors.
