@@ -30,8 +30,8 @@ wrap secstat "$SECSTAT"
 
 status=0
 # run CLI ARGS...: the test with the agent under memcheck, and the CLI too
-# when CLI is "vg" (TLS handshakes of a memchecked client take seconds:
-# the security test runs the client natively, with longer timeouts).
+# when CLI is "vg" (a test that needs a fast client, e.g. many TLS
+# handshakes, passes "native").
 run() {
 	local cli=$SECSTAT
 	[ "$1" = vg ] && cli=$work/secstat
