@@ -14,11 +14,11 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "acl.h"
 #include "collector.h"
+#include "ipc_probe.h"
 #include "log.h"
 #include "methods.h"
 #include "secstat/v1/service.pb-c.h"
@@ -781,45 +781,14 @@ server_set_acl(struct server *s, struct acl *acl)
 	acl_free(old);
 }
 
-/* True when the agent answers a request through its own listener at
- * `url` within SERVER_IPC_PROBE_TIMEOUT_MS. */
-static bool
-probe(const char *url)
-{
-	/* Request {request_id: 1, method: "GetHostInfo"}. */
-	static const uint8_t req[] = {0x08, 0x01, 0x12, 0x0b, 'G',
-	                              'e',  't',  'H',  'o',  's',
-	                              't',  'I',  'n',  'f',  'o'};
-	nng_socket sock;
-	nng_msg *msg = NULL;
-	bool ok = false;
-
-	if (nng_req0_open(&sock) != 0) {
-		return true; /* cannot tell: do not restart anything */
-	}
-	if (nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO,
-	                      SERVER_IPC_PROBE_TIMEOUT_MS) == 0 &&
-	    nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO,
-	                      SERVER_IPC_PROBE_TIMEOUT_MS) == 0 &&
-	    nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME,
-	                      NNG_DURATION_INFINITE) == 0 &&
-	    nng_dial(sock, url, NULL, 0) == 0 &&
-	    nng_send(sock, (void *)req, sizeof(req), 0) == 0 &&
-	    nng_recvmsg(sock, &msg, 0) == 0) {
-		ok = true;
-		nng_msg_free(msg);
-	}
-	nng_close(sock);
-	return ok;
-}
-
 /*
  * nng 1.5.2's ipc listener stops handing over new connections for good
  * once a peer hangs up in the middle of the connection handshake (the
  * error reaches nng's accept loop as if the listener had been closed):
  * one `connect(); close()` by any local user would end the agent's ipc
  * service. The watchdog asks each ipc listener a question every
- * SERVER_IPC_PROBE_MS and, when no answer comes, replaces the listener.
+ * SERVER_IPC_PROBE_MS (ipc_probe()) and, when no answer comes, replaces
+ * the listener.
  */
 static void
 ipc_watchdog(void *arg)
@@ -839,7 +808,7 @@ ipc_watchdog(void *arg)
 			enum acl_transport t;
 
 			if (sl->transport != ACL_TRANSPORT_IPC ||
-			    probe(sl->url)) {
+			    ipc_probe(sl->url, SERVER_IPC_PROBE_TIMEOUT_MS)) {
 				continue;
 			}
 			log_warning("server: %s stopped accepting "

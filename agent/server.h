@@ -33,9 +33,10 @@ struct server;
 #define SERVER_SEND_TIMEOUT_MS 2000
 #define SERVER_LISTENERS_MAX   32
 /* The ipc listener watchdog (server.c, ipc_watchdog()): probe period
- * and how long an answer may take. */
+ * and how long the listener's answer may take (generous: a false alarm
+ * replaces a working listener, under valgrind or a loaded host too). */
 #define SERVER_IPC_PROBE_MS         1000
-#define SERVER_IPC_PROBE_TIMEOUT_MS 1000
+#define SERVER_IPC_PROBE_TIMEOUT_MS 3000
 /* Default of --max-connections. Memory is bounded by about this many
  * times (the request size limit + nng's per-connection state). */
 #define SERVER_DEFAULT_MAX_CONNECTIONS 2048

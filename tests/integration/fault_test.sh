@@ -67,17 +67,13 @@ agent=$pid
 
 # healthy WHAT: every listener answers a well-behaved client correctly.
 healthy() {
-	local t0 t1 u
+	local u
 	for u in "$TCP" "$IPC"; do
-		t0=$(date +%s%N)
 		if ! "$SECSTAT" -t 5000 -s "$u" ipsec >"$work/ok" 2>&1 ||
 			! grep -q '^fault-host .*ERROR_SUCCESS' "$work/ok"; then
 			cat "$work/ok" >&2
 			fail "after $1: $u not served"
 		fi
-		t1=$(date +%s%N)
-		[ $(((t1 - t0) / 1000000)) -lt 4000 ] ||
-			fail "after $1: $u took $(((t1 - t0) / 1000000)) ms"
 	done
 	if ! "$SECSTAT" -t 5000 --tls-ca "$work/ca/ca.pem" \
 		--tls-cert "$work/ca/good.pem" --tls-key "$work/ca/good.key" \
@@ -96,7 +92,9 @@ for a in "127.0.0.1:$P_TCP" "127.0.0.1:$P_TLS" "127.0.0.1:$P_PUB" "$work/agent.s
 	for _ in 1 2 3; do $tool garbage "$a" || fail "garbage to $a: tool failed"; done
 done
 # nng 1.5.2's ipc listener can stop accepting after a peer hangs up in
-# its handshake; the agent's watchdog replaces it within about 2 s.
+# its handshake; the agent's watchdog notices within a second and
+# replaces it (at most 4 s: its probe waits 3 s for an answer); the
+# client's 5 s connection deadline below covers the rest.
 sleep 2.5
 healthy "garbage"
 
