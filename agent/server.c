@@ -301,11 +301,23 @@ reply_snapshot(struct server_ctx *x, struct snapshot *snap, bool too_old)
 	send_reply(x, status);
 }
 
+/* Whether the data of `snap` is young enough for x's max_age_ms. */
 static bool
-fresh_enough(const struct server_ctx *x, const struct snapshot *snap)
+young_enough(const struct server_ctx *x, const struct snapshot *snap)
 {
 	return x->max_age_ms == 0 ||
 	       snap->collected_mono_ms + x->max_age_ms >= x->arrival_ms;
+}
+
+/* Whether `snap` may answer x now: young enough, and every provider
+ * feeding the method has completed a collection (just after start, a
+ * request waits for the first one, up to its deadline, rather than get
+ * "no collection completed yet"). */
+static bool
+fresh_enough(const struct server_ctx *x, const struct snapshot *snap)
+{
+	return !snapshot_reply(snap, (size_t)x->method).pending &&
+	       young_enough(x, snap);
 }
 
 /* Serves from the current snapshot if it is fresh enough or time is up;
@@ -325,7 +337,7 @@ serve_or_wait(struct server_ctx *x)
 		return;
 	}
 	if (now + SERVER_POLL_MS >= x->give_up_ms) {
-		reply_snapshot(x, snap, true);
+		reply_snapshot(x, snap, !young_enough(x, snap));
 		return;
 	}
 	snapshot_release(snap);
@@ -518,7 +530,7 @@ handle_request(struct server_ctx *x)
 	/* Nothing of `req` is used past this point: the decode buffer is
 	 * reused by the next request. */
 
-	if (x->max_age_ms != 0) {
+	{
 		struct snapshot *snap = collector_acquire(x->s->collector);
 		bool ok = snap != NULL && fresh_enough(x, snap);
 

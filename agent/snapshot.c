@@ -95,6 +95,21 @@ provider_status(struct arena *a, const struct registry_status *st,
 	return ps;
 }
 
+/* Whether a provider feeding method m has not completed a collection
+ * (a method that needs no provider never waits for one). */
+static bool
+method_pending(const struct method *m, const struct registry_status *st,
+               size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((st[i].ops->families & m->families) != 0 &&
+		    st[i].completed == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Status, message and simulated flag of a method fed by `families`. */
 static uint32_t
 method_status(const struct method *m, const struct registry_status *st,
@@ -252,7 +267,8 @@ snapshot_build(const struct snapshot_source *src, uint64_t seq)
 			p += b->raw_len;
 		}
 		s->reply[i] = (struct snapshot_bytes){
-		    start, (size_t)(p - start), replies[i].status};
+		    start, (size_t)(p - start), replies[i].status,
+		    method_pending(&methods_table[i], st, n)};
 	}
 	s->host_field.data = p;
 	s->host_field.len = secstat__v1__reply__pack(&host_only, p);

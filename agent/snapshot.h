@@ -11,6 +11,7 @@
 #define SECSTAT_AGENT_SNAPSHOT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ struct snapshot_bytes {
 	const uint8_t *data;
 	size_t len;
 	uint32_t status; /* the Reply's status, for logs */
+	/* Some provider feeding the method has not completed its first
+	 * collection yet: the answer is provisional (just after start). */
+	bool pending;
 };
 
 struct snapshot {

@@ -339,6 +339,54 @@ test_max_age_timeout(void **state)
 	agent_stop(&a); /* waits for the slow collect */
 }
 
+/* Just after start, a request waits for the first collection of the
+ * providers feeding its method (up to its deadline) instead of getting
+ * "no collection completed yet"; a method that needs no provider does
+ * not wait; past the deadline the provisional answer is served as it
+ * is, not as a max_age timeout. */
+static void
+test_first_collection_awaited(void **state)
+{
+	struct agent a;
+	Secstat__V1__Request req;
+	Secstat__V1__Reply *r;
+
+	/* Longer than the collector waits for the first snapshot
+	 * (COLLECTOR_REFRESH_WAIT_MS), so that the agent starts serving
+	 * before the collection completes. */
+	fake_set(&fake_ipsec_control, 0, COLLECTOR_REFRESH_WAIT_MS + 500);
+	agent_start(&a, "first", 60000);
+	req = request("GetHostInfo", 1);
+	r = call(&a, &req);
+	assert_int_equal(r->status, METHODS_ERROR_SUCCESS);
+	assert_int_equal(r->n_providers, 1);
+	assert_int_equal(r->providers[0]->health,
+	                 SECSTAT__V1__HEALTH__HEALTH_UNSPECIFIED);
+	secstat__v1__reply__free_unpacked(r, NULL);
+
+	req = request("IPsecGetStatistics1", 2);
+	req.has_deadline_ms = 1;
+	req.deadline_ms = 10000;
+	r = call(&a, &req);
+	assert_int_equal(r->status, METHODS_ERROR_SUCCESS);
+	assert_int_equal(ipsec_value(r), 100);
+	secstat__v1__reply__free_unpacked(r, NULL);
+	agent_stop(&a);
+
+	fake_reset();
+	fake_set(&fake_ipsec_control, 0, COLLECTOR_REFRESH_WAIT_MS + 500);
+	agent_start(&a, "first-late", 60000);
+	req = request("IPsecGetStatistics1", 3);
+	req.has_deadline_ms = 1;
+	req.deadline_ms = 200;
+	r = call(&a, &req);
+	assert_int_equal(r->status, METHODS_FWP_E_PROVIDER_NOT_FOUND);
+	assert_non_null(strstr(r->message, "no collection completed yet"));
+	assert_int_equal(r->request_id, 3);
+	secstat__v1__reply__free_unpacked(r, NULL);
+	agent_stop(&a); /* waits for the slow collect */
+}
+
 /* Every server context busy at once, from 64 REQ contexts. */
 static void
 test_concurrent(void **state)
@@ -412,6 +460,7 @@ main(void)
 	    cmocka_unit_test_setup(test_decode_buffer_bound, setup),
 	    cmocka_unit_test_setup(test_max_age_refresh, setup),
 	    cmocka_unit_test_setup(test_max_age_timeout, setup),
+	    cmocka_unit_test_setup(test_first_collection_awaited, setup),
 	    cmocka_unit_test_setup(test_concurrent, setup),
 	};
 
