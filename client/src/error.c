@@ -375,7 +375,8 @@ static const struct status_text status_texts[] = {
     E(RPC_E_WRONG_THREAD, "The interface was used from the wrong thread."),
     E(RPC_E_THREAD_NOT_INIT, "The thread was not initialised for calls."),
     E(RPC_E_VERSION_MISMATCH,
-      "The client and the agent speak different protocol versions."),
+      "The peer does not speak this client's protocol (not a secstat RPC "
+      "endpoint, e.g. a stream port, or another version)."),
     E(RPC_E_INVALID_HEADER, "A packet with an invalid header was received."),
     E(RPC_E_INVALID_EXTENSION,
       "A packet with an invalid extension was received."),
@@ -388,8 +389,9 @@ static const struct status_text status_texts[] = {
     E(RPC_E_TOO_LATE, "Security settings can no longer be changed."),
     E(RPC_E_NO_GOOD_SECURITY_PACKAGES,
       "The client and the agent have no security mechanism in common."),
-    E(RPC_E_ACCESS_DENIED, "Access was denied by the transport (connection "
-                           "refused by the peer's security checks)."),
+    E(RPC_E_ACCESS_DENIED,
+      "Access was denied by the transport: the TLS handshake failed (the "
+      "agent's or this client's certificate was not accepted)."),
     E(RPC_E_REMOTE_DISABLED, "Remote calls are not allowed for this agent."),
     E(RPC_E_INVALID_OBJREF, "The object reference is malformed."),
     E(RPC_E_NO_CONTEXT, "There is no call context."),

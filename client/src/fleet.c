@@ -5,6 +5,7 @@
  */
 #include "aggregate.h"
 #include "codec.h"
+#include "dial_failures.h"
 #include "tls_client.h"
 #include "error.h"
 #include "model.h"
@@ -26,7 +27,10 @@
 #define RECONNECT_MIN_MS   100
 #define RECONNECT_MAX_MS   2000
 #define PROGRESS_PERIOD_MS 50
-#define HOSTS_LINE_MAX     4096
+/* How often a query looks at the dialers of hosts it is still waiting
+ * to connect to (one nng statistics snapshot: about 6 ms for 1,000). */
+#define DIAL_CHECK_MS  100
+#define HOSTS_LINE_MAX 4096
 
 enum host_state {
 	HOST_IDLE,      /* not part of the running query (or not yet) */
@@ -45,6 +49,7 @@ struct host {
 	size_t n_tags;
 
 	nng_socket sock;
+	nng_dialer dialer;
 	nng_ctx ctx;
 	nng_aio *aio;
 	uint32_t open_status; /* ERROR_SUCCESS once the socket exists */
@@ -55,12 +60,20 @@ struct host {
 	nng_mtx *mtx;
 	enum host_state state;
 	bool disconnected;
-	/* Connections up now (pipe events), and whether the last query
-	 * found the host unreachable: such a host, still not connected,
-	 * fails at once instead of costing every query its deadline (its
-	 * dialer keeps retrying in the background). */
+	/* Connections up now (pipe events), and why the last query could
+	 * not reach the host (0: it could): such a host, still not
+	 * connected, fails at once with that status instead of costing
+	 * every query its deadline (its dialer keeps retrying in the
+	 * background). */
 	atomic_int pipes;
-	bool unreachable;
+	uint32_t unreachable;
+	/* The dialer's failed attempts when the query thread last looked
+	 * (fleet_check_dials()), valid unless a connection came up since
+	 * (dial_baseline_stale, set by pipe_added()). dial_status, under
+	 * mtx: the failure that ended the running query's send. */
+	struct dial_failures dial_seen;
+	atomic_bool dial_baseline_stale;
+	uint32_t dial_status;
 	uint64_t id;
 	nng_time started;
 	nng_time deadline;
@@ -156,11 +169,9 @@ static void
 pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
 	struct host *h = arg;
-	secstat_fleet *f = h->f;
 
 	(void)pipe;
 	(void)ev;
-	(void)f;
 	atomic_fetch_sub(&h->pipes, 1);
 	nng_mtx_lock(h->mtx);
 	if (h->state == HOST_RECEIVING) {
@@ -173,14 +184,21 @@ pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	nng_mtx_unlock(h->mtx);
 }
 
+/* nng pairs REM_POST with ADD_PRE: a pipe it rejects (a peer that is
+ * not a REP socket) gets no ADD_POST but is removed all the same, so the
+ * count follows ADD_PRE, and ADD_POST marks a connection that works. */
 static void
 pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
 	struct host *h = arg;
 
 	(void)pipe;
-	(void)ev;
-	atomic_fetch_add(&h->pipes, 1);
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		atomic_fetch_add(&h->pipes, 1);
+	} else {
+		/* Failures before it say nothing about the next one. */
+		atomic_store(&h->dial_baseline_stale, true);
+	}
 }
 
 static nng_duration
@@ -201,6 +219,16 @@ host_run(struct host *h)
 	}
 }
 
+/* The statuses that say no connection could be made, which the next
+ * query repeats at once while the host is still not connected. */
+static bool
+status_is_unreachable(uint32_t status)
+{
+	return status == RPC_E_SERVER_DIED_DNE ||
+	       status == RPC_E_ACCESS_DENIED ||
+	       status == RPC_E_VERSION_MISMATCH;
+}
+
 /* Records the outcome of host h; returns the next waiting host, which
  * the caller starts (host_run()), or NULL. */
 static struct host *
@@ -214,7 +242,7 @@ host_finish(struct host *h, uint32_t status, Secstat__V1__Reply *reply)
 	h->status = status;
 	h->reply = reply;
 	h->latency_us = (uint32_t)((now - h->started) * 1000u);
-	h->unreachable = status == RPC_E_SERVER_DIED_DNE;
+	h->unreachable = status_is_unreachable(status) ? status : 0;
 
 	nng_mtx_lock(h->mtx);
 	h->state = HOST_DONE;
@@ -249,8 +277,8 @@ host_start(struct host *h)
 	if (h->open_status != ERROR_SUCCESS) {
 		return host_finish(h, h->open_status, NULL);
 	}
-	if (h->unreachable && atomic_load(&h->pipes) == 0) {
-		return host_finish(h, RPC_E_SERVER_DIED_DNE, NULL);
+	if (h->unreachable != 0 && atomic_load(&h->pipes) == 0) {
+		return host_finish(h, h->unreachable, NULL);
 	}
 	if ((rv = codec_request_pack_cred(
 	         h->id, f->method, f->timeout_ms, f->max_age_ms,
@@ -261,6 +289,7 @@ host_start(struct host *h)
 	nng_mtx_lock(h->mtx);
 	h->state = HOST_SENDING;
 	h->disconnected = false;
+	h->dial_status = 0;
 	nng_mtx_unlock(h->mtx);
 	nng_aio_set_msg(h->aio, msg);
 	nng_aio_set_timeout(h->aio, remaining_ms(h->deadline));
@@ -281,11 +310,15 @@ host_cb(void *arg)
 	nng_mtx_lock(h->mtx);
 	if (h->state == HOST_SENDING) {
 		if (rv != 0) {
+			uint32_t status =
+			    h->dial_status != 0
+			        ? h->dial_status
+			        : error_from_nng(rv, ERROR_STAGE_SEND);
+
 			nng_mtx_unlock(h->mtx);
 			nng_msg_free(nng_aio_get_msg(h->aio));
 			nng_aio_set_msg(h->aio, NULL);
-			host_run(host_finish(
-			    h, error_from_nng(rv, ERROR_STAGE_SEND), NULL));
+			host_run(host_finish(h, status, NULL));
 			return;
 		}
 		if (h->disconnected) {
@@ -326,6 +359,61 @@ host_cb(void *arg)
 	host_run(host_finish(h, r->status, r));
 }
 
+/* Fails at once each host whose request waits for a connection that its
+ * dialer failed to make since the last look, with the failure's own
+ * status (a failed TLS handshake is RPC_E_ACCESS_DENIED), instead of a
+ * timeout at the deadline. Runs on the querying thread, which alone
+ * touches dial_seen; costs a statistics snapshot only while some host
+ * waits without a connection. */
+static void
+fleet_check_dials(secstat_fleet *f)
+{
+	nng_stat *snapshot = NULL;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct host *h = &f->hosts[i];
+		struct dial_failures now;
+		uint32_t status;
+		bool waiting;
+
+		if (h->open_status != ERROR_SUCCESS ||
+		    atomic_load(&h->pipes) != 0) {
+			continue;
+		}
+		nng_mtx_lock(h->mtx);
+		waiting = h->state == HOST_SENDING;
+		nng_mtx_unlock(h->mtx);
+		if (!waiting) {
+			continue;
+		}
+		if (snapshot == NULL && nng_stats_get(&snapshot) != 0) {
+			return; /* no statistics: the deadline decides */
+		}
+		if (!dial_failures_read(snapshot, h->dialer, &now)) {
+			continue;
+		}
+		if (atomic_exchange(&h->dial_baseline_stale, false)) {
+			h->dial_seen = now;
+			continue;
+		}
+		if (dial_failures_new(&h->dial_seen, &now) == 0) {
+			continue;
+		}
+		status = dial_failures_status(&h->dial_seen, &now,
+		                              tls_client_url_is_tls(h->url));
+		h->dial_seen = now;
+		nng_mtx_lock(h->mtx);
+		if (h->state == HOST_SENDING && atomic_load(&h->pipes) == 0) {
+			h->dial_status = status;
+			nng_aio_cancel(h->aio);
+		}
+		nng_mtx_unlock(h->mtx);
+	}
+	if (snapshot != NULL) {
+		nng_stats_free(snapshot);
+	}
+}
+
 /* ---- open and close ---- */
 
 static char *
@@ -363,6 +451,8 @@ host_open(struct host *h)
 	                            RECONNECT_MAX_MS)) != 0 ||
 	    (rv = nng_pipe_notify(h->sock, NNG_PIPE_EV_REM_POST, pipe_removed,
 	                          h)) != 0 ||
+	    (rv = nng_pipe_notify(h->sock, NNG_PIPE_EV_ADD_PRE, pipe_added,
+	                          h)) != 0 ||
 	    (rv = nng_pipe_notify(h->sock, NNG_PIPE_EV_ADD_POST, pipe_added,
 	                          h)) != 0 ||
 	    (rv = nng_ctx_open(&h->ctx, h->sock)) != 0) {
@@ -373,6 +463,7 @@ host_open(struct host *h)
 		h->open_status = error_from_nng(rv, ERROR_STAGE_DIAL);
 		return 0;
 	}
+	h->dialer = d; /* new: its failure counters start at zero */
 	(void)nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ,
 	                          SECSTAT_REPLY_MAX_BYTES);
 	if (tls_client_url_is_tls(h->url) &&
@@ -942,7 +1033,7 @@ secstat_fleet_query(secstat_fleet *f, const char *method,
 {
 	secstat_fleet_result *res;
 	size_t start;
-	nng_time t0;
+	nng_time t0, next_check;
 	int rv;
 
 	if (resultp == NULL) {
@@ -976,11 +1067,18 @@ secstat_fleet_query(secstat_fleet *f, const char *method,
 	for (size_t i = 0; i < start; i++) {
 		host_run(&f->hosts[i]);
 	}
+	next_check = t0 + DIAL_CHECK_MS / 2;
 	nng_mtx_lock(f->mtx);
 	while (!f->all_done) {
 		if (progress != NULL) {
 			nng_mtx_unlock(f->mtx);
 			progress(atomic_load(&f->done), f->n, arg);
+			nng_mtx_lock(f->mtx);
+		}
+		if (!f->all_done && nng_clock() >= next_check) {
+			nng_mtx_unlock(f->mtx);
+			fleet_check_dials(f);
+			next_check = nng_clock() + DIAL_CHECK_MS;
 			nng_mtx_lock(f->mtx);
 		}
 		if (!f->all_done) {

@@ -1,5 +1,6 @@
 /* Sessions: one REQ socket per agent, one nng context per call. */
 #include "codec.h"
+#include "dial_failures.h"
 #include "error.h"
 #include "tls_client.h"
 
@@ -299,7 +300,7 @@ secstat_session_open(secstat_session **sp, const char *url,
 	return ERROR_SUCCESS;
 
 fail:
-	status = error_from_nng(rv, ERROR_STAGE_DIAL);
+	status = dial_error_status(rv, tls_client_url_is_tls(url));
 	nng_close(s->sock);
 	session_free(s);
 	return status;

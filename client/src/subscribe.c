@@ -820,7 +820,9 @@ check_heartbeats(secstat_subscription *s, uint64_t now)
 	}
 }
 
-/* Counts connections, so that close can wait for them to be gone. */
+/* Counts connections, so that close can wait for them to be gone. nng
+ * pairs REM_POST with ADD_PRE: a pipe it rejects (a peer that is not a
+ * PUB socket) gets no ADD_POST but is removed all the same. */
 static void
 pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
@@ -828,7 +830,7 @@ pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 
 	(void)pipe;
 	pthread_mutex_lock(&s->qmtx);
-	s->pipes += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
+	s->pipes += ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1;
 	pthread_cond_broadcast(&s->qcv);
 	pthread_mutex_unlock(&s->qmtx);
 }
@@ -1159,7 +1161,7 @@ secstat_subscribe(secstat_subscription **sp,
 	}
 	s->n = n;
 	if ((rv = nng_aio_alloc(&s->raio, recv_done, s)) != 0 ||
-	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event,
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, pipe_event,
 	                          s)) != 0 ||
 	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event,
 	                          s)) != 0 ||

@@ -123,6 +123,15 @@ grep -q ' UP   cli-pub' "$work/out" || fail "watch --stream: no UP line"
 grep -q 'totalSasAdded=[0-9]*([0-9.]*/s)' "$work/out" || fail "watch --stream: no rate"
 expect_status 64 "$cli" --hosts "$work/hosts" watch --stream --count 1
 grep -q 'has no pub=URL' "$work/err" || fail "watch --stream without pub= not explained"
+# A stream URL where an RPC endpoint belongs is named as the wrong
+# protocol at the first connection, not left to the deadline (which would
+# say "could not be reached"); the reverse is a stream that stays down.
+expect_status 1 "$cli" -s "ipc://$work/p1-pub.sock" --timeout 60000 ipsec
+grep -q 'RPC_E_VERSION_MISMATCH' "$work/out" || fail "a PUB endpoint queried: not named"
+printf 'ipc://%s/p1.sock cli-pub pub=ipc://%s/p1.sock\n' "$work" "$work" \
+	>"$work/swapped-hosts"
+expect_status 1 "$cli" --hosts "$work/swapped-hosts" watch --stream --interval 0.3 --count 2
+[ "$(grep -c ' hosts=0/1' "$work/out")" = 2 ] || fail "watch --stream on a REP endpoint"
 
 # Bad hosts files are usage errors with FILE:LINE.
 printf 'web-1 tcp://127.0.0.1:1\n' >"$work/bad"

@@ -108,7 +108,7 @@ expect 1 'ERROR_ACCESS_DENIED' cli storage $(cred storage) -s "$TLS" ipsec
 # The server name is checked: localhost is in the certificate, a wrong
 # name is refused.
 expect 0 'ERROR_SUCCESS' cli noc $(cred noc) -s "tls+tcp://localhost:$tls_port" ipsec
-expect 1 'RPC_E_' cli noc $(cred noc) --tls-server-name other.example -s "$TLS" ipsec
+expect 1 'RPC_E_ACCESS_DENIED' cli noc $(cred noc) --tls-server-name other.example -s "$TLS" ipsec
 
 say "bad credentials are refused and logged"
 echo "not-the-token" >"$work/bad.token"
@@ -126,11 +126,11 @@ expect 1 'ERROR_ACCESS_DENIED' cli noc -s "$TLS" info
 grep -q 'wrong token' "$work/out" && fail "denial reason leaked to the client"
 
 say "handshakes that must fail"
-expect 1 'RPC_E_' cli intruder $(cred noc) -s "$TLS" ipsec
-expect 1 'RPC_E_' cli expired $(cred noc) -s "$TLS" ipsec
-expect 1 'RPC_E_' "$SECSTAT" -t $((3000 * slow)) --tls-ca "$ca/ca.pem" $(cred noc) -s "$TLS" ipsec
+expect 1 'RPC_E_ACCESS_DENIED' cli intruder $(cred noc) -s "$TLS" ipsec
+expect 1 'RPC_E_ACCESS_DENIED' cli expired $(cred noc) -s "$TLS" ipsec
+expect 1 'RPC_E_ACCESS_DENIED' "$SECSTAT" -t $((3000 * slow)) --tls-ca "$ca/ca.pem" $(cred noc) -s "$TLS" ipsec
 # A client that does not know the agent's CA refuses the agent.
-expect 1 'RPC_E_' "$SECSTAT" -t $((3000 * slow)) --tls-ca "$rogue/ca.pem" \
+expect 1 'RPC_E_ACCESS_DENIED' "$SECSTAT" -t $((3000 * slow)) --tls-ca "$rogue/ca.pem" \
 	--tls-cert "$rogue/intruder.pem" --tls-key "$rogue/intruder.key" -s "$TLS" ipsec
 # The agent still serves the good client after all that.
 expect 0 'ERROR_SUCCESS' cli noc $(cred noc) -s "$TLS" ipsec
@@ -173,6 +173,15 @@ if [ -n "${1:-}" ]; then
 	expect 1 'IPsecGetStatistics1 ERROR_ACCESS_DENIED' fw "$1" "$TLS" noc "$work/bad.token"
 	expect 1 'IPsecGetStatistics1 ERROR_ACCESS_DENIED' fw "$1" "$TLS"
 	expect 1 'open RPC_E_NO_GOOD_SECURITY_PACKAGES' fw "$1" "$TCP" noc "$ca/noc.token"
+	# The agent ends the handshake of a certificate it does not trust,
+	# and this side refuses an agent it cannot verify: both are denials
+	# at the open, not an absent agent.
+	expect 1 'open RPC_E_ACCESS_DENIED' env SECSTAT_TLS_CA="$ca/ca.pem" \
+		SECSTAT_TLS_CERT="$rogue/intruder.pem" SECSTAT_TLS_KEY="$rogue/intruder.key" \
+		"$1" "$TLS" noc "$ca/noc.token"
+	expect 1 'open RPC_E_ACCESS_DENIED' env SECSTAT_TLS_CA="$rogue/ca.pem" \
+		SECSTAT_TLS_CERT="$ca/noc.pem" SECSTAT_TLS_KEY="$ca/noc.key" \
+		"$1" "$TLS" noc "$ca/noc.token"
 fi
 
 say "PUB subscribers: admitted by address ([subscribers])"

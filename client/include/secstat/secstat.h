@@ -61,8 +61,12 @@
  *     RPC_E_INVALID_DATA        the reply decoded but does not answer the
  *                               request (request id, result type, status)
  *     RPC_E_INVALID_PARAMETER   the URL is invalid or its scheme unsupported
- *     RPC_E_VERSION_MISMATCH    the peer is not a secstat agent (not REP)
- *     RPC_E_ACCESS_DENIED       the transport refused the connection
+ *     RPC_E_VERSION_MISMATCH    the peer is not a secstat agent (not REP,
+ *                               e.g. an agent's stream port)
+ *     RPC_E_ACCESS_DENIED       the TLS handshake failed: this side did not
+ *                               accept the agent's certificate, or the
+ *                               agent ended the handshake (it did not
+ *                               accept this client's)
  *     RPC_E_OUT_OF_RESOURCES    memory or another resource ran out
  *     RPC_E_CALL_CANCELED       the session was closed during the call
  *     RPC_E_FAULT               any other transport failure
