@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Valgrind memcheck over the integration tests: runs agent_rpc_test and
-# cli_test.sh with $SECSTATD and $SECSTAT wrapped in
-# memcheck, then requires every process to have ended with no error and no
+# Valgrind memcheck over the integration tests: runs agent_rpc_test,
+# cli_test.sh and security_test.sh with $SECSTATD (and, but for the
+# security test's many TLS handshakes, $SECSTAT) wrapped in memcheck,
+# then requires every process to have ended with no error and no
 # definitely or indirectly lost block (still-reachable memory of nng's
-# global state is allowed). Usage: valgrind_test.sh AGENT_RPC_TEST_BINARY
+# global state is allowed).
+# Usage: valgrind_test.sh AGENT_RPC_TEST_BINARY SECURITY_FWPMU_BINARY
 set -uo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
-rpc_test=${1:?usage: valgrind_test.sh AGENT_RPC_TEST}
+usage="usage: valgrind_test.sh AGENT_RPC_TEST SECURITY_FWPMU"
+rpc_test=${1:?$usage}
+fwpmu=${2:?$usage}
 command -v valgrind >/dev/null || { echo "valgrind not installed"; exit 1; }
 work=$(mktemp -d /tmp/secstat-valgrind.XXXXXX)
 chmod 755 "$work"
@@ -44,6 +48,7 @@ run() {
 }
 run vg "$rpc_test"
 run vg bash "$SECSTAT_SOURCE_DIR/tests/integration/cli_test.sh"
+run native bash "$SECSTAT_SOURCE_DIR/tests/integration/security_test.sh" "$fwpmu"
 
 # A process killed by the tests on purpose (SIGKILL) leaves a log without
 # a summary; every other log must report zero errors.
