@@ -4,46 +4,8 @@
 # contract (0 all answered, 1 none, 2 some, 64 usage).
 set -euo pipefail
 
-: "${SECSTATD:?}" "${SECSTAT:?}"
-work=$(mktemp -d /tmp/secstat-cli-test.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# start NAME ARGS...: a sim agent; its URL ends up in $url
-start() {
-	local name=$1
-	shift
-	"$SECSTATD" "$@" 2>"$work/$name.log" &
-	pids+=($!)
-	for _ in $(seq 200); do
-		grep -q ' ready' "$work/$name.log" && return
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-}
-# expect_status N CMD...: runs CMD, checks its exit status
-expect_status() {
-	local want=$1 got=0
-	shift
-	"$@" >"$work/out" 2>"$work/err" || got=$?
-	[ "$got" = "$want" ] || {
-		cat "$work/out" "$work/err" >&2
-		fail "exit status $got, expected $want: $*"
-	}
-}
+: "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 
 a=tcp://127.0.0.1:$(free_port)
 start a --provider sim --sim-seed 1 --hostname host-a --listen "$a" \
@@ -101,4 +63,4 @@ expect_status 1 "$SECSTAT" -s "$down" ipsec
 expect_status 64 "$SECSTAT" -s "$a" no-such-command
 expect_status 64 "$SECSTAT" --no-such-option ipsec
 
-echo "cli_test: all checks passed"
+finish

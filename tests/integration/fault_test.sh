@@ -6,20 +6,8 @@ set -uo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
 pki=$SECSTAT_SOURCE_DIR/certs/secstat-pki.sh
 tool="python3 $SECSTAT_SOURCE_DIR/tests/integration/fault_tool.py"
-work=$(mktemp -d /tmp/secstat-fault.XXXXXX)
-pids=()
-fails=0
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-say() { echo "--- $*"; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
+keep_going=1
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # In the ASan build, LeakSanitizer is off for this test only: after these
 # faults (handshakes cut short, a listener replaced by the ipc watchdog)
@@ -28,21 +16,6 @@ ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # are still fatal here; leaks of ordinary runs are checked by every other
 # test and by valgrind_test.sh.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-start() {
-	local name=$1
-	shift
-	"$SECSTATD" "$@" 2>"$work/$name.log" &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do
-		grep -q ' ready' "$work/$name.log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-	exit 1
-}
 
 "$pki" ca "$work/ca" >/dev/null 2>&1 &&
 	"$pki" agent "$work/ca" agent localhost 127.0.0.1 >/dev/null 2>&1 &&
@@ -62,7 +35,7 @@ start agent --provider sim --hostname fault-host --collect-interval 200 \
 	--listen "$TCP" --listen "$TLS" --listen "$IPC" \
 	--publish "tcp://127.0.0.1:$P_PUB" \
 	--tls-cert "$work/ca/agent.pem" --tls-key "$work/ca/agent.key" \
-	--tls-ca "$work/ca/ca.pem" --acl "$work/acl" --allow-loopback-insecure
+	--tls-ca "$work/ca/ca.pem" --acl "$work/acl" --allow-loopback-insecure || exit 1
 agent=$pid
 
 # healthy WHAT: every listener answers a well-behaved client correctly.
@@ -127,7 +100,7 @@ wait $hd
 say "--max-connections: the excess is refused, the agent survives"
 P_LIM=$(free_port)
 start limited --provider sim --hostname limited --listen "tcp://127.0.0.1:$P_LIM" \
-	--max-connections 50 --allow-loopback-insecure
+	--max-connections 50 --allow-loopback-insecure || exit 1
 limited=$pid
 $tool hold "127.0.0.1:$P_LIM" 120 3 >"$work/lim.out"
 kept=$(cat "$work/lim.out")
@@ -157,7 +130,7 @@ pids+=("$hang")
 sleep 0.5
 P_V=$(free_port)
 start vici --provider sim,vici --vici "unix://$work/charon.vici" --hostname hung \
-	--collect-interval 200 --listen "tcp://127.0.0.1:$P_V" --allow-loopback-insecure
+	--collect-interval 200 --listen "tcp://127.0.0.1:$P_V" --allow-loopback-insecure || exit 1
 for i in 1 2 3 4 5; do
 	t0=$(date +%s%N)
 	"$SECSTAT" -t 3000 -s "tcp://127.0.0.1:$P_V" ipsec >"$work/ok" 2>&1 &&
@@ -193,5 +166,4 @@ rc=$?
 [ -e "$work/agent.sock" ] && fail "ipc socket left behind"
 wait
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "fault_test: all checks passed"
+finish

@@ -5,58 +5,12 @@
 # option and config-file validation of --publish and --relay.
 set -euo pipefail
 
-: "${SECSTATD:?}"
+: "${SECSTATD:?}" "${SECSTAT_SOURCE_DIR:?}"
 cli=${1:?usage: fleet_cli_test.sh SECSTAT_CLI}
-work=$(mktemp -d /tmp/secstat-fleet-cli.XXXXXX)
-pids=()
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 # Agents must stop on SIGTERM within 5 s; one that does not is a failure
 # (and is killed), not a hang of the test.
-cleanup() {
-	local rc=$? stuck=0
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$p" 2>/dev/null; then
-			echo "FAIL: agent $p did not stop on SIGTERM" >&2
-			kill -9 "$p" 2>/dev/null || true
-			stuck=1
-		fi
-	done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-	[ "$stuck" = 0 ] || exit 1
-	exit "$rc"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-start() {
-	local name=$1
-	shift
-	"$SECSTATD" "$@" 2>"$work/$name.log" &
-	pids+=($!)
-	for _ in $(seq 200); do
-		grep -q ' ready' "$work/$name.log" && return
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-}
-expect_status() {
-	local want=$1 got=0
-	shift
-	"$@" >"$work/out" 2>"$work/err" || got=$?
-	[ "$got" = "$want" ] || {
-		cat "$work/out" "$work/err" >&2
-		fail "exit status $got, expected $want: $*"
-	}
-}
+strict_stop=1
 
 for i in 1 2 3; do
 	start "a$i" --provider sim --sim-seed "$i" --hostname "cli-$i" \
@@ -172,4 +126,4 @@ direct = json.load(open(sys.argv[2]))["aggregate"]["ipsec"]
 assert via == direct, "relay and direct aggregates differ"
 PY
 
-echo "fleet_cli_test: all checks passed"
+finish

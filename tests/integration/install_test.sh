@@ -20,33 +20,7 @@
 set -euo pipefail
 
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}" "${SECSTAT_BUILD_DIR:?}"
-work=$(mktemp -d /tmp/secstat-install-test.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-start() {
-	local name=$1
-	shift
-	"$@" 2>"$work/$name.log" &
-	pids+=($!)
-	for _ in $(seq 200); do
-		grep -q ' ready' "$work/$name.log" && return
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-}
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 
 # $1: SECSTAT_SANITIZE of the build. The installed library then needs
 # the sanitizer runtime, so the consumers are built with the same flags.
@@ -98,9 +72,9 @@ pkg-config --print-requires secstat | grep -q libprotobuf-c || fail "secstat.pc:
 # Agents to talk to.
 a=tcp://127.0.0.1:$(free_port)
 b=tcp://127.0.0.1:$(free_port)
-start a "$prefix/sbin/secstatd" --provider sim --sim-seed 1 --hostname inst-a \
+start_cmd a "$prefix/sbin/secstatd" --provider sim --sim-seed 1 --hostname inst-a \
 	--listen "$a" --allow-loopback-insecure
-start b "$prefix/sbin/secstatd" --provider sim --sim-seed 2 --hostname inst-b \
+start_cmd b "$prefix/sbin/secstatd" --provider sim --sim-seed 2 --hostname inst-b \
 	--listen "$b" --allow-loopback-insecure
 printf '%s gw-a\n%s gw-b\n' "$a" "$b" >"$work/hosts"
 
@@ -233,7 +207,7 @@ done
 
 # The example config parses (every key); file errors say FILE:LINE.
 c=tcp://127.0.0.1:$(free_port)
-start conf "$prefix/sbin/secstatd" --config "$prefix/etc/secstat/secstatd.conf" \
+start_cmd conf "$prefix/sbin/secstatd" --config "$prefix/etc/secstat/secstatd.conf" \
 	--listen "$c" --provider sim --allow-loopback-insecure
 "$prefix/bin/secstat" -s "$c" info >/dev/null || fail "agent from the example config"
 cp "$prefix/etc/secstat/secstatd.conf" "$work/bad.conf"
@@ -295,4 +269,4 @@ COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; "$FN"; echo "${COMPREPLY[*]}"' \
 		grep -qw -- --metrics-listen || fail "completion: secstatd"
 	FN=_secstatd comp secstatd --provider s | grep -qw sim || fail "completion: providers"
 fi
-echo "install_test: ok"
+finish

@@ -9,33 +9,7 @@ set -euo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
 command -v promtool >/dev/null ||
 	{ echo "FAIL: promtool missing (scripts/deps.sh test installs prometheus)" >&2; exit 1; }
-work=$(mktemp -d /tmp/secstat-promcli-test.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-start() {
-	local name=$1
-	shift
-	"$SECSTATD" "$@" 2>"$work/$name.log" &
-	pids+=($!)
-	for _ in $(seq 200); do
-		grep -q ' ready' "$work/$name.log" && return
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-}
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 check=$SECSTAT_SOURCE_DIR/tests/integration/prom_check.py
 protos=$SECSTAT_SOURCE_DIR/proto/secstat/v1
 
@@ -109,4 +83,4 @@ rc=0
 [ $rc = 1 ] || fail "all down: exit $rc, expected 1"
 promtool check metrics <"$work/d.txt" || fail "promtool rejected the all-down output"
 grep -q '^secstat_fleet_host_up{host="[^"]*"} 0$' "$work/d.txt" || fail "all down: host_up"
-echo "prom_cli_test: ok"
+finish

@@ -13,33 +13,7 @@ set -euo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}" "${SECSTAT_FIXTURES:?}"
 command -v promtool >/dev/null ||
 	{ echo "FAIL: promtool missing (scripts/deps.sh test installs prometheus)" >&2; exit 1; }
-work=$(mktemp -d /tmp/secstat-prom-test.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-start() {
-	local name=$1
-	shift
-	"$SECSTATD" "$@" 2>"$work/$name.log" &
-	pids+=($!)
-	for _ in $(seq 200); do
-		grep -q ' ready' "$work/$name.log" && return
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-}
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 # get URL OUT: body into OUT, "STATUS CONTENT-TYPE" on stdout.
 get() {
 	python3 - "$1" "$2" <<'PY'
@@ -210,4 +184,4 @@ rc=0
 "$SECSTATD" --provider sim --listen "tcp://127.0.0.1:$(free_port)" \
 	--metrics-listen "127.0.0.1:$mport" 2>"$work/err" || rc=$?
 [ $rc = 1 ] || fail "metrics port in use: exit $rc, expected 1"
-echo "prom_metrics_test: ok"
+finish

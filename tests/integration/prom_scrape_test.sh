@@ -5,39 +5,19 @@
 # the info metric), read back through Prometheus' query API.
 set -euo pipefail
 
-: "${SECSTATD:?}" "${SECSTAT:?}"
+: "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
 command -v prometheus >/dev/null ||
 	{ echo "FAIL: prometheus missing (scripts/deps.sh test installs it)" >&2; exit 1; }
-work=$(mktemp -d /tmp/secstat-scrape-test.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$work/prometheus.log" ] && tail -n 20 "$work/prometheus.log" >&2
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
+fail_tail=$work/prometheus.log
 
 rpc=tcp://127.0.0.1:$(free_port)
 mport=$(free_port)
 # A snapshot that stays put for the whole test, so the stored values and
 # the RPC answer are the same data.
-"$SECSTATD" --provider sim --sim-seed 9 --hostname scrape-a --listen "$rpc" \
+start agent --provider sim --sim-seed 9 --hostname scrape-a --listen "$rpc" \
 	--allow-loopback-insecure --collect-interval 600000 \
-	--metrics-listen "127.0.0.1:$mport" 2>"$work/agent.log" &
-pids+=($!)
-for _ in $(seq 200); do
-	grep -q ' ready' "$work/agent.log" && break
-	sleep 0.05
-done
-grep -q ' ready' "$work/agent.log" || fail "agent did not start"
+	--metrics-listen "127.0.0.1:$mport"
 
 pport=$(free_port)
 cat >"$work/prometheus.yml" <<YML
@@ -97,4 +77,4 @@ got=$(query 'secstat_host_info{hostname="scrape-a"}')
 [ "$got" = 1 ] || fail "host info: $got"
 got=$(query 'secstat_provider_up{provider="sim"}')
 [ "$got" = 1 ] || fail "provider up: $got"
-echo "prom_scrape_test: ok"
+finish

@@ -10,50 +10,9 @@
 set -uo pipefail
 : "${SECSTATD:?}" "${SECSTAT:?}" "${SECSTAT_SOURCE_DIR:?}"
 pki=$SECSTAT_SOURCE_DIR/certs/secstat-pki.sh
-# Time scale: valgrind_test.sh runs the agent under memcheck (5x).
-slow=${SECSTAT_TEST_SLOW:-1}
-work=$(mktemp -d /tmp/secstat-security.XXXXXX)
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
+keep_going=1
 chmod 755 "$work"
-pids=()
-fails=0
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-say() { echo "--- $*"; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# start NAME ARGS...: an agent; waits for "ready"; pid in $pid
-start() {
-	local name=$1
-	shift
-	"$SECSTATD" "$@" 2>"$work/$name.log" &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq $((200 * slow))); do
-		grep -q ' ready' "$work/$name.log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$work/$name.log" >&2
-	fail "agent $name did not start"
-	return 1
-}
-# expect WANT_EXIT PATTERN CMD...: runs CMD; checks exit status and that
-# PATTERN (grep -E) is in its stdout+stderr.
-expect() {
-	local want=$1 pat=$2 got=0
-	shift 2
-	"$@" >"$work/out" 2>&1 || got=$?
-	if [ "$got" != "$want" ] || ! grep -Eq -- "$pat" "$work/out"; then
-		cat "$work/out" >&2
-		fail "exit $got (want $want), pattern '$pat': ${*:3}"
-	fi
-}
 
 say "certificates and tokens, made now"
 ca=$work/ca
@@ -360,5 +319,4 @@ start insecure --provider sim --listen "tcp://0.0.0.0:$(free_port)" --insecure &
 	grep -q 'INSECURE: plain tcp://0.0.0.0' "$work/insecure.log" ||
 	fail "--insecure listener not warned about"
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "security_test: all checks passed"
+finish

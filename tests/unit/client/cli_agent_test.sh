@@ -5,52 +5,32 @@
 set -euo pipefail
 
 cli=$1
-agent=${SECSTATD:?SECSTATD not set}
-dir=$(mktemp -d /tmp/secstat-cli-test.XXXXXX)
-pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+: "${SECSTATD:?SECSTATD not set}" "${SECSTAT_SOURCE_DIR:?}"
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-url=ipc://$dir/agent.sock
-dead=ipc://$dir/nobody.sock
-"$agent" --provider sim --listen "$url" --hostname alpha --sim-seed 3 \
-	--collect-interval 200 2>"$dir/agent.log" &
-pid=$!
-for _ in $(seq 50); do
-	[ -S "$dir/agent.sock" ] && break
-	sleep 0.1
-done
-[ -S "$dir/agent.sock" ] || fail "agent did not start: $(cat "$dir/agent.log")"
+url=ipc://$work/agent.sock
+dead=ipc://$work/nobody.sock
+start agent --provider sim --listen "$url" --hostname alpha --sim-seed 3 \
+	--collect-interval 200
 
 # Human table, every command.
 for cmd in ipsec ikeext iscsi info; do
-	"$cli" -s "$url" "$cmd" >"$dir/out" 2>"$dir/err" ||
+	"$cli" -s "$url" "$cmd" >"$work/out" 2>"$work/err" ||
 		fail "$cmd: exit $?"
-	head -1 "$dir/out" | grep -q "^alpha  $url  ERROR_SUCCESS .*SIMULATED" ||
-		fail "$cmd: header: $(head -1 "$dir/out")"
-	[ ! -s "$dir/err" ] || fail "$cmd: stderr: $(cat "$dir/err")"
+	head -1 "$work/out" | grep -q "^alpha  $url  ERROR_SUCCESS .*SIMULATED" ||
+		fail "$cmd: header: $(head -1 "$work/out")"
+	[ ! -s "$work/err" ] || fail "$cmd: stderr: $(cat "$work/err")"
 done
 # (Into files, not pipes: grep -q leaving early would fail the pipeline.)
-"$cli" -s "$url" ipsec >"$dir/out"
-grep -Eq '^    activeSas +[0-9]+$' "$dir/out" || fail "ipsec: no activeSas row"
-"$cli" -s "$url" ikeext >"$dir/out"
-grep -q '^  ikeV2Statistics.v4Statistics$' "$dir/out" ||
+"$cli" -s "$url" ipsec >"$work/out"
+grep -Eq '^    activeSas +[0-9]+$' "$work/out" || fail "ipsec: no activeSas row"
+"$cli" -s "$url" ikeext >"$work/out"
+grep -q '^  ikeV2Statistics.v4Statistics$' "$work/out" ||
 	fail "ikeext: no IKEv2 group"
 
 # JSON: one document, protobuf JSON names.
-"$cli" -s "$url" --json ikeext >"$dir/out"
-python3 - "$dir/out" <<'PY' || fail "ikeext --json"
+"$cli" -s "$url" --json ikeext >"$work/out"
+python3 - "$work/out" <<'PY' || fail "ikeext --json"
 import json, sys
 d = json.load(open(sys.argv[1]))
 h = d["hosts"][0]
@@ -61,41 +41,41 @@ assert "totalSuccessfulMainModes" in s["ikeV2Statistics"]["v4Statistics"]
 PY
 
 # TSV: three columns, a status line, paths from the walker.
-"$cli" -s "$url" --dump ipsec >"$dir/out"
-awk -F'\t' 'NF != 3 { exit 1 }' "$dir/out" || fail "--dump: not 3 columns"
-grep -q "^$url	status	ERROR_SUCCESS$" "$dir/out" || fail "--dump: status"
+"$cli" -s "$url" --dump ipsec >"$work/out"
+awk -F'\t' 'NF != 3 { exit 1 }' "$work/out" || fail "--dump: not 3 columns"
+grep -q "^$url	status	ERROR_SUCCESS$" "$work/out" || fail "--dump: status"
 grep -Eq "^$url	ipsec\.statistics\.aggregateSaStatistics\.activeSas	[0-9]+$" \
-	"$dir/out" || fail "--dump: activeSas"
+	"$work/out" || fail "--dump: activeSas"
 
 # Version 0: no version-1-only members.
-"$cli" -s "$url" --v0 --dump ipsec >"$dir/out"
-if grep -q 'totalDropPacketsInbound\|totalSuccessfulPackets' "$dir/out"; then
+"$cli" -s "$url" --v0 --dump ipsec >"$work/out"
+if grep -q 'totalDropPacketsInbound\|totalSuccessfulPackets' "$work/out"; then
 	fail "--v0 ipsec has version-1 members"
 fi
 
 # $SECSTAT_SERVER is the default server.
-SECSTAT_SERVER=$url "$cli" info >"$dir/out"
-grep -Eq "^    hostname +alpha$" "$dir/out" || fail "SECSTAT_SERVER"
+SECSTAT_SERVER=$url "$cli" info >"$work/out"
+grep -Eq "^    hostname +alpha$" "$work/out" || fail "SECSTAT_SERVER"
 
 # Exit statuses: some failed 2, all failed 1, usage 64.
 set +e
-"$cli" -s "$url" -s "$dead" ipsec >"$dir/out" 2>"$dir/err"
+"$cli" -s "$url" -s "$dead" ipsec >"$work/out" 2>"$work/err"
 rc=$?
 set -e
 [ "$rc" = 2 ] || fail "partial failure: exit $rc"
 grep -q "RPC_E_SERVER_DIED_DNE (0x80010012): The agent could not be reached" \
-	"$dir/err" || fail "partial failure: stderr: $(cat "$dir/err")"
+	"$work/err" || fail "partial failure: stderr: $(cat "$work/err")"
 # Several hosts: the fleet view, one row per host (host, status, ...,
 # server).
-grep -Eq "^- +RPC_E_SERVER_DIED_DNE .* $dead\$" "$dir/out" ||
+grep -Eq "^- +RPC_E_SERVER_DIED_DNE .* $dead\$" "$work/out" ||
 	fail "partial failure: table"
 set +e
-"$cli" -s "$dead" --json info >"$dir/out" 2>/dev/null
+"$cli" -s "$dead" --json info >"$work/out" 2>/dev/null
 rc=$?
 set -e
 [ "$rc" = 1 ] || fail "all failed: exit $rc"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["hosts"][0]["statusName"]=="RPC_E_SERVER_DIED_DNE"' \
-	"$dir/out" || fail "all failed: json"
+	"$work/out" || fail "all failed: json"
 for args in "" "nosuchcommand" "--json --dump ipsec" "--timeout 0 ipsec" \
 	"ipsec extra" "--v0 info"; do
 	set +e
@@ -105,7 +85,7 @@ for args in "" "nosuchcommand" "--json --dump ipsec" "--timeout 0 ipsec" \
 	set -e
 	[ "$rc" = 64 ] || fail "usage '$args': exit $rc"
 done
-"$cli" help >"$dir/out"
-grep -q "^Usage: secstat" "$dir/out" || fail "help"
+"$cli" help >"$work/out"
+grep -q "^Usage: secstat" "$work/out" || fail "help"
 
-echo "ok"
+finish
