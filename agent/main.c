@@ -133,6 +133,8 @@ run(int argc, char *argv[], struct agent_config *cfg,
     const sigset_t *stop_signals)
 {
 	const struct provider_ops *enabled[MAX_PROVIDERS];
+	struct registry_left_out left_out[MAX_PROVIDERS];
+	size_t n_left_out = 0;
 	size_t n_enabled = 0;
 	struct hostinfo host;
 	struct registry *reg = NULL;
@@ -154,8 +156,8 @@ run(int argc, char *argv[], struct agent_config *cfg,
 		log_err("host identity: %s", strerror(-rv));
 		goto out;
 	}
-	if ((rv = registry_select(cfg, enabled, MAX_PROVIDERS, &n_enabled)) !=
-	    0) {
+	if ((rv = registry_select(cfg, enabled, MAX_PROVIDERS, &n_enabled,
+	                          left_out, &n_left_out)) != 0) {
 		goto out;
 	}
 	if (n_enabled == 0) {
@@ -180,6 +182,8 @@ run(int argc, char *argv[], struct agent_config *cfg,
 	    .known = providers_builtin,
 	    .capabilities = caps,
 	    .capabilities_len = caps_len,
+	    .left_out = left_out,
+	    .n_left_out = n_left_out,
 	};
 	if ((rv = collector_create(&collector, &src,
 	                           cfg->collect_interval_ms)) != 0 ||

@@ -20,7 +20,9 @@
 struct agent_config;
 struct stats_tree;
 
-#define PROVIDER_ABI_VERSION 1
+#define PROVIDER_ABI_VERSION 2
+/* provider_ops.probe(): the provider is off unless configured. */
+#define PROVIDER_NOT_CONFIGURED 1
 
 /* Bits of provider_ops.families. */
 #define PROVIDER_FAMILY(f) (1u << (f))
@@ -37,8 +39,11 @@ struct provider_ops {
 	unsigned families; /* PROVIDES_* bits */
 	bool simulated;    /* values are generated, not observed */
 	/* Optional. Auto-detection: 0 when the source is present on this
-	 * host, a negative errno otherwise. Cheap, no side effects. */
-	int (*probe)(const struct agent_config *cfg);
+	 * host; PROVIDER_NOT_CONFIGURED when it runs only when configured
+	 * and is not; else a negative errno, with `what` (`len` bytes) naming
+	 * what was looked for (a path, a socket) for the status and the log.
+	 * Cheap, no side effects. */
+	int (*probe)(const struct agent_config *cfg, char *what, size_t len);
 	/* Optional. Allocates the provider's state. */
 	int (*init)(const struct agent_config *cfg, void **state);
 	/* Reads the source and returns a new, immutable records object that

@@ -123,11 +123,37 @@ health_word(Secstat__V1__Health h)
 	}
 }
 
+/* Records that `ops` is not run, with its health and reason. */
+static void
+left_out(struct registry_left_out *left, size_t *n_left, size_t max,
+         const struct provider_ops *ops, Secstat__V1__Health health,
+         const char *why, const char *detail)
+{
+	struct registry_left_out *l;
+
+	if (left == NULL || *n_left >= max) {
+		return;
+	}
+	l = &left[(*n_left)++];
+	l->ops = ops;
+	l->health = health;
+	/* The reason is cut to fit, like every provider message. */
+	snprintf(l->message, sizeof(l->message), "%.40s%s%.80s", why,
+	         detail != NULL ? ": " : "", detail != NULL ? detail : "");
+}
+
 int
 registry_select(const struct agent_config *cfg, const struct provider_ops **out,
-                size_t max, size_t *n)
+                size_t max, size_t *n, struct registry_left_out *left,
+                size_t *n_left)
 {
+	size_t ignored;
+
+	if (n_left == NULL) {
+		n_left = &ignored;
+	}
 	*n = 0;
+	*n_left = 0;
 	for (size_t i = 0; i < cfg->n_providers; i++) {
 		if (providers_find(cfg->providers[i]) == NULL) {
 			log_err("unknown provider '%s'", cfg->providers[i]);
@@ -143,19 +169,45 @@ registry_select(const struct agent_config *cfg, const struct provider_ops **out,
 				on = on ||
 				     strcmp(cfg->providers[j], ops->name) == 0;
 			}
+			if (!on) {
+				left_out(left, n_left, max, ops,
+				         SECSTAT__V1__HEALTH__HEALTH_DISABLED,
+				         "not in the configured providers",
+				         NULL);
+			}
 		} else if (ops->simulated) {
 			log_debug("%s provider: simulated, enabled only when "
 			          "named",
 			          ops->name);
+			left_out(left, n_left, max, ops,
+			         SECSTAT__V1__HEALTH__HEALTH_DISABLED,
+			         "simulated: runs only when named", NULL);
 		} else if (ops->probe != NULL) {
-			int rv = ops->probe(cfg);
+			char what[REGISTRY_MESSAGE_MAX] = "";
+			int rv = ops->probe(cfg, what, sizeof(what));
+
 			if (rv == 0) {
 				on = true;
+			} else if (rv == PROVIDER_NOT_CONFIGURED) {
+				left_out(left, n_left, max, ops,
+				         SECSTAT__V1__HEALTH__HEALTH_DISABLED,
+				         "not configured", NULL);
 			} else {
-				char msg[REGISTRY_MESSAGE_MAX];
-				error_text(-rv, msg, sizeof(msg));
+				char err[64], msg[REGISTRY_MESSAGE_MAX];
+
+				error_text(-rv, err, sizeof(err));
+				snprintf(msg, sizeof(msg), "%.60s%s%.60s", what,
+				         what[0] != '\0' ? ": " : "", err);
 				log_info("%s provider: not detected: %s",
 				         ops->name, msg);
+				/* Anything but "denied" means the source is
+				 * not on this host as far as the probe can
+				 * tell. */
+				left_out(left, n_left, max, ops,
+				         rv == -EACCES || rv == -EPERM
+				             ? SECSTAT__V1__HEALTH__HEALTH_DENIED
+				             : SECSTAT__V1__HEALTH__HEALTH_ABSENT,
+				         "not detected", msg);
 			}
 		} else {
 			on = true;

@@ -48,14 +48,25 @@ struct registry_status {
 	uint64_t completed;           /* collections completed so far */
 };
 
+/* A built-in provider the agent does not run, and why: HEALTH_ABSENT or
+ * HEALTH_DENIED with the probe's answer when auto-detection left it out,
+ * HEALTH_DISABLED when the configuration did. */
+struct registry_left_out {
+	const struct provider_ops *ops;
+	Secstat__V1__Health health;
+	char message[REGISTRY_MESSAGE_MAX];
+};
+
 /*
  * The built-in providers to run for `cfg`, in providers_builtin order:
  * the named ones, or every non-simulated provider whose probe() succeeds
- * (or that has none). Writes at most `max` into `out`. Returns 0 or
- * -ENOENT when a named provider is not built in.
+ * (or that has none). Writes at most `max` into `out`, and (when `left`
+ * is not NULL) at most `max` of the others, with the reason, into
+ * `left`. Returns 0 or -ENOENT when a named provider is not built in.
  */
 int registry_select(const struct agent_config *cfg,
-                    const struct provider_ops **out, size_t max, size_t *n);
+                    const struct provider_ops **out, size_t max, size_t *n,
+                    struct registry_left_out *left, size_t *n_left);
 
 /*
  * A registry for `n` providers, in contribution order. Checks every

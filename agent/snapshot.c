@@ -50,16 +50,20 @@ varint_put(uint8_t *p, uint64_t v)
 	return n;
 }
 
+/* The status of a running provider (`st`), or of a built-in one the
+ * agent does not run (`idle`, with `why` from registry_select() or
+ * NULL). */
 static Secstat__V1__ProviderStatus *
 provider_status(struct arena *a, const struct registry_status *st,
-                const struct provider_ops *disabled)
+                const struct provider_ops *idle,
+                const struct registry_left_out *why)
 {
 	static const Secstat__V1__Family all[] = {
 	    SECSTAT__V1__FAMILY__FAMILY_IPSEC,
 	    SECSTAT__V1__FAMILY__FAMILY_IKE,
 	    SECSTAT__V1__FAMILY__FAMILY_ISCSI,
 	};
-	const struct provider_ops *ops = disabled ? disabled : st->ops;
+	const struct provider_ops *ops = idle ? idle : st->ops;
 	Secstat__V1__ProviderStatus *ps = arena_alloc(a, sizeof(*ps));
 
 	secstat__v1__provider_status__init(ps);
@@ -73,9 +77,11 @@ provider_status(struct arena *a, const struct registry_status *st,
 		}
 	}
 	ps->has_health = 1;
-	if (disabled != NULL) {
-		ps->health = SECSTAT__V1__HEALTH__HEALTH_DISABLED;
-		ps->message = "not enabled";
+	if (idle != NULL) {
+		ps->health =
+		    why ? why->health : SECSTAT__V1__HEALTH__HEALTH_DISABLED;
+		ps->message =
+		    why ? arena_strdup(a, why->message) : (char *)"not enabled";
 		return ps;
 	}
 	ps->health = st->health;
@@ -193,7 +199,7 @@ snapshot_build(const struct snapshot_source *src, uint64_t seq)
 	}
 	ps = arena_alloc(&a, (n + n_known + 1) * sizeof(*ps));
 	for (size_t i = 0; i < n; i++) {
-		ps[n_ps++] = provider_status(&a, &st[i], NULL);
+		ps[n_ps++] = provider_status(&a, &st[i], NULL, NULL);
 	}
 	for (size_t k = 0; k < n_known; k++) {
 		bool on = false;
@@ -201,7 +207,15 @@ snapshot_build(const struct snapshot_source *src, uint64_t seq)
 			on = on || st[i].ops == src->known[k];
 		}
 		if (!on) {
-			ps[n_ps++] = provider_status(&a, NULL, src->known[k]);
+			const struct registry_left_out *why = NULL;
+
+			for (size_t j = 0; j < src->n_left_out; j++) {
+				if (src->left_out[j].ops == src->known[k]) {
+					why = &src->left_out[j];
+				}
+			}
+			ps[n_ps++] =
+			    provider_status(&a, NULL, src->known[k], why);
 		}
 	}
 

@@ -19,16 +19,21 @@
 
 struct hostinfo;
 struct registry;
+struct registry_left_out;
 
 /* What a snapshot is built from; all of it outlives every snapshot. */
 struct snapshot_source {
 	struct registry *registry;
 	const struct hostinfo *host;
 	/* Providers compiled in (NULL-terminated, may be NULL): those the
-	 * registry does not run are reported as HEALTH_DISABLED. */
+	 * registry does not run are reported with the health and reason
+	 * registry_select() gave them in `left_out`, else as
+	 * HEALTH_DISABLED "not enabled". */
 	const struct provider_ops *const *known;
 	const uint8_t *capabilities; /* methods_capabilities_encode() */
 	size_t capabilities_len;
+	const struct registry_left_out *left_out;
+	size_t n_left_out;
 };
 
 struct snapshot_bytes {

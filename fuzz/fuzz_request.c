@@ -68,15 +68,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.collect_interval_ms = 100;
 	log_open(LOG_ERR, false);
 	if (hostinfo_init(&host, &cfg) != 0 ||
-	    registry_select(&cfg, enabled, 8, &n) != 0 ||
+	    registry_select(&cfg, enabled, 8, &n, NULL, NULL) != 0 ||
 	    methods_capabilities_encode(providers_builtin, enabled, n, 100,
 	                                &caps, &caps_len) != 0 ||
 	    registry_create(&reg, &cfg, enabled, n, &params) != 0 ||
 	    registry_start(reg) != 0) {
 		die("registry");
 	}
-	src = (struct snapshot_source){reg, &host, providers_builtin, caps,
-	                               caps_len};
+	src = (struct snapshot_source){.registry = reg,
+	                               .host = &host,
+	                               .known = providers_builtin,
+	                               .capabilities = caps,
+	                               .capabilities_len = caps_len};
 	snprintf(url, sizeof(url), "ipc:///tmp/secstat-fuzz-%d.sock",
 	         (int)getpid());
 	if (collector_create(&collector, &src, 100) != 0 ||

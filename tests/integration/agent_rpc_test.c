@@ -311,6 +311,73 @@ test_agent_killed_mid_request(void **state)
 	secstat_session_close(arg.s);
 }
 
+/* The providers auto-detection leaves out are in every reply with the
+ * reason: ABSENT naming what the probe looked for, DISABLED for those
+ * that run only when named or configured. */
+static const Secstat__V1__ProviderStatus *
+provider_named(const Secstat__V1__Reply *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_providers; i++) {
+		if (strcmp(r->providers[i]->name, name) == 0) {
+			return r->providers[i];
+		}
+	}
+	fail_msg("provider %s not in the reply", name);
+	return NULL;
+}
+
+static void
+test_providers_left_out(void **state)
+{
+	struct test_agent a;
+	const char *url = test_ipc_url("autodetect");
+	char procfs[4096];
+	secstat_session *s;
+	Secstat__V1__Reply *r = NULL;
+	const Secstat__V1__ProviderStatus *p;
+
+	(void)state;
+	snprintf(procfs, sizeof(procfs), "%s",
+	         test_fixture("procfs/debian-6.1"));
+	const char *argv[] = {"--procfs-root",
+	                      procfs,
+	                      "--sysfs-root",
+	                      "/nonexistent-sys",
+	                      "--vici",
+	                      "unix:///nonexistent/charon.vici",
+	                      "--whack",
+	                      "/nonexistent/ipsec",
+	                      "--listen",
+	                      url,
+	                      NULL};
+	assert_int_equal(test_agent_start(&a, argv), 0);
+	s = open_session(url, 5000);
+	assert_int_equal(secstat_get_host_info(s, &r), ERROR_SUCCESS);
+
+	p = provider_named(r, "procfs");
+	assert_int_equal(p->health, SECSTAT__V1__HEALTH__HEALTH_OK);
+	p = provider_named(r, "vici");
+	assert_int_equal(p->health, SECSTAT__V1__HEALTH__HEALTH_ABSENT);
+	assert_non_null(strstr(p->message, "/nonexistent/charon.vici"));
+	p = provider_named(r, "whack");
+	assert_int_equal(p->health, SECSTAT__V1__HEALTH__HEALTH_ABSENT);
+	assert_non_null(strstr(p->message, "/nonexistent/ipsec"));
+	p = provider_named(r, "iscsi");
+	assert_int_equal(p->health, SECSTAT__V1__HEALTH__HEALTH_ABSENT);
+	assert_non_null(
+	    strstr(p->message, "/nonexistent-sys/class/iscsi_session"));
+	p = provider_named(r, "relay");
+	assert_int_equal(p->health, SECSTAT__V1__HEALTH__HEALTH_DISABLED);
+	assert_string_equal(p->message, "not configured");
+	p = provider_named(r, "sim");
+	assert_int_equal(p->health, SECSTAT__V1__HEALTH__HEALTH_DISABLED);
+	assert_string_equal(p->message, "simulated: runs only when named");
+
+	secstat_reply_free(r);
+	secstat_session_close(s);
+	test_agent_stop(&a, SIGTERM);
+}
+
 /* max_age_ms makes the agent refresh before answering. */
 static void
 test_max_age_forces_fresh_data(void **state)
@@ -400,6 +467,7 @@ main(void)
 	    cmocka_unit_test(test_agent_not_running),
 	    cmocka_unit_test(test_agent_killed_mid_request),
 	    cmocka_unit_test(test_max_age_forces_fresh_data),
+	    cmocka_unit_test(test_providers_left_out),
 	    cmocka_unit_test(test_fwpmu_against_the_agent),
 	    cmocka_unit_test(test_sigterm_clean_exit),
 	};

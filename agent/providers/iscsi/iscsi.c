@@ -333,13 +333,11 @@ collect(void *state, void **records)
 }
 
 static int
-probe(const struct agent_config *cfg)
+probe(const struct agent_config *cfg, char *what, size_t len)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/class/iscsi_session",
+	snprintf(what, len, "%s/class/iscsi_session",
 	         cfg->sysfs_root ? cfg->sysfs_root : "/sys");
-	return access(path, F_OK) == 0 ? 0 : -ENOENT;
+	return access(what, F_OK) == 0 ? 0 : -ENOENT;
 }
 
 static int

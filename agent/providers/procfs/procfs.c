@@ -220,11 +220,12 @@ state_path(const struct agent_config *cfg, char *path, size_t size)
 }
 
 static int
-procfs_probe(const struct agent_config *cfg)
+procfs_probe(const struct agent_config *cfg, char *what, size_t len)
 {
 	char path[4096];
 	int rv = state_path(cfg, path, sizeof(path));
 
+	snprintf(what, len, "%s", path);
 	if (rv == 0 && (rv = procfs_open(path)) >= 0) {
 		close(rv);
 		rv = 0;

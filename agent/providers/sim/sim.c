@@ -1036,8 +1036,10 @@ sim_uptime(uint64_t seed)
 }
 
 static int
-sim_probe(const struct agent_config *cfg)
+sim_probe(const struct agent_config *cfg, char *what, size_t len)
 {
+	(void)what;
+	(void)len;
 	/* Always available; the core runs simulated providers only when
 	 * they are named. */
 	return 0;

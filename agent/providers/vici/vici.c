@@ -2037,11 +2037,12 @@ uri_of(const struct agent_config *cfg)
 }
 
 static int
-vici_probe(const struct agent_config *cfg)
+vici_probe(const struct agent_config *cfg, char *what, size_t len)
 {
 	const char *uri = uri_of(cfg);
 	struct stat st;
 
+	snprintf(what, len, "%s", uri);
 	if (strncmp(uri, "unix://", 7) != 0) {
 		return 0; /* a TCP endpoint was asked for explicitly */
 	}

@@ -409,7 +409,7 @@ is_whack_binary(const char *path)
 }
 
 static int
-whack_probe(const struct agent_config *cfg)
+whack_probe(const struct agent_config *cfg, char *what, size_t len)
 {
 	char exe[PATH_MAX];
 	const char *ctl = config_ctl(cfg);
@@ -417,6 +417,7 @@ whack_probe(const struct agent_config *cfg)
 	int rv = resolve_command(config_path(cfg), exe, sizeof(exe));
 
 	if (rv != 0) {
+		snprintf(what, len, "%s", config_path(cfg));
 		return rv;
 	}
 	/* strongSwan ships an `ipsec` command too: only pluto's control
@@ -424,6 +425,7 @@ whack_probe(const struct agent_config *cfg)
 	if (ctl == NULL) {
 		ctl = WHACK_DEFAULT_CTL;
 	}
+	snprintf(what, len, "%s", ctl);
 	if (stat(ctl, &st) != 0) {
 		return errno == EACCES ? -EACCES : -ENOENT;
 	}

@@ -56,12 +56,13 @@ ns_close(struct ns_state *n)
 }
 
 static int
-xfrm_probe(const struct agent_config *cfg)
+xfrm_probe(const struct agent_config *cfg, char *what, size_t len)
 {
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_XFRM);
 
 	(void)cfg;
 	if (fd < 0) {
+		snprintf(what, len, "NETLINK_XFRM socket");
 		return errno == EPROTONOSUPPORT || errno == EAFNOSUPPORT
 		           ? -EPROTONOSUPPORT
 		           : -errno;

@@ -283,7 +283,7 @@ test_select(void **state)
 
 	fake_config(&cfg, 1000);
 	cfg.procfs_root = "/proc";
-	assert_int_equal(registry_select(&cfg, out, 16, &n), 0);
+	assert_int_equal(registry_select(&cfg, out, 16, &n, NULL, NULL), 0);
 	for (size_t i = 0; i < n; i++) {
 		assert_false(out[i]->simulated);
 	}
@@ -297,7 +297,7 @@ test_select(void **state)
 	}
 	cfg.providers = names;
 	cfg.n_providers = n_builtin;
-	assert_int_equal(registry_select(&cfg, out, 16, &n), 0);
+	assert_int_equal(registry_select(&cfg, out, 16, &n, NULL, NULL), 0);
 	assert_int_equal(n, n_builtin);
 	for (size_t i = 0; i < n; i++) {
 		assert_ptr_equal(out[i], providers_builtin[i]);
@@ -305,7 +305,7 @@ test_select(void **state)
 
 	names[0] = "no-such-provider";
 	cfg.n_providers = 1;
-	assert_int_equal(registry_select(&cfg, out, 16, &n), -ENOENT);
+	assert_int_equal(registry_select(&cfg, out, 16, &n, NULL, NULL), -ENOENT);
 }
 
 int

@@ -51,8 +51,10 @@ agent_start(struct agent *a, const char *name, unsigned interval_ms)
 	                 0);
 	assert_int_equal(registry_create(&a->reg, &a->cfg, ops, 1, &params), 0);
 	assert_int_equal(registry_start(a->reg), 0);
-	a->src = (struct snapshot_source){a->reg, &a->host, NULL, a->caps,
-	                                  a->caps_len};
+	a->src = (struct snapshot_source){.registry = a->reg,
+	                                  .host = &a->host,
+	                                  .capabilities = a->caps,
+	                                  .capabilities_len = a->caps_len};
 	assert_int_equal(collector_create(&a->collector, &a->src, interval_ms),
 	                 0);
 	assert_int_equal(collector_start(a->collector), 0);

@@ -44,8 +44,11 @@ fixture_build(struct fixture *f, const struct provider_ops *const *ops,
 	assert_int_equal(registry_start(f->reg), 0);
 	assert_int_equal(registry_wait(f->reg, registry_trigger(f->reg), 2000),
 	                 0);
-	f->src = (struct snapshot_source){f->reg, &f->host, known, f->caps,
-	                                  f->caps_len};
+	f->src = (struct snapshot_source){.registry = f->reg,
+	                                  .host = &f->host,
+	                                  .known = known,
+	                                  .capabilities = f->caps,
+	                                  .capabilities_len = f->caps_len};
 	f->snap = snapshot_build(&f->src, 1);
 	assert_non_null(f->snap);
 }
@@ -356,7 +359,28 @@ test_capabilities_and_host(void **state)
 	assert_string_equal(r->providers[1]->name, "fake-sim");
 	assert_int_equal(r->providers[1]->health,
 	                 SECSTAT__V1__HEALTH__HEALTH_DISABLED);
+	assert_string_equal(r->providers[1]->message, "not enabled");
 	secstat__v1__reply__free_unpacked(r, NULL);
+
+	/* ... or with the health and reason registry_select() gave it. */
+	{
+		struct registry_left_out why = {
+		    &fake_sim_provider, SECSTAT__V1__HEALTH__HEALTH_ABSENT,
+		    "not detected: /run/x.sock: No such file or directory"};
+		struct snapshot *s;
+
+		f.src.left_out = &why;
+		f.src.n_left_out = 1;
+		s = snapshot_build(&f.src, 2);
+		assert_non_null(s);
+		r = decode(s, "GetHostInfo");
+		assert_string_equal(r->providers[1]->name, "fake-sim");
+		assert_int_equal(r->providers[1]->health,
+		                 SECSTAT__V1__HEALTH__HEALTH_ABSENT);
+		assert_string_equal(r->providers[1]->message, why.message);
+		secstat__v1__reply__free_unpacked(r, NULL);
+		snapshot_release(s);
+	}
 
 	r = decode(f.snap, "GetHostInfo");
 	assert_int_equal(r->result_case, SECSTAT__V1__REPLY__RESULT_HOST_INFO);

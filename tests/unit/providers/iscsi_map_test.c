@@ -22,6 +22,9 @@
 #include "stats_tree.h"
 #include "testlib.h"
 
+/* What a probe names when it finds nothing (provider_ops.probe). */
+static char what[128];
+
 /* ------------------------------------------------ replayed statistics */
 
 /* A statistics source: every connection answers with one fixture file
@@ -389,9 +392,11 @@ test_absent(void **st)
 	iscsi_provider.fini(state);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.sysfs_root = (char *)test_fixture("iscsi/sysfs/absent");
-	assert_int_equal(iscsi_provider.probe(&cfg), -ENOENT);
+	assert_int_equal(iscsi_provider.probe(&cfg, what, sizeof(what)),
+	                 -ENOENT);
+	assert_non_null(strstr(what, "absent/class/iscsi_session"));
 	cfg.sysfs_root = (char *)test_fixture("iscsi/sysfs/no-sessions");
-	assert_int_equal(iscsi_provider.probe(&cfg), 0);
+	assert_int_equal(iscsi_provider.probe(&cfg, what, sizeof(what)), 0);
 }
 
 /* ------------------------------------------------------ IPsec join */

@@ -29,6 +29,9 @@
 #include "stats_tree.h"
 #include "testlib.h"
 
+/* What a probe names when it finds nothing (provider_ops.probe). */
+static char what[128];
+
 #define U64_MAX_STR "18446744073709551615"
 
 /* One expected aggregate drop field (proto field name → value). */
@@ -220,7 +223,8 @@ check_case(const struct fixture_case *c)
 
 	fixture_root(root, sizeof(root), c->dir);
 	print_message("case %s\n", c->dir);
-	assert_int_equal(procfs_provider.probe(&cfg), c->rv);
+	assert_int_equal(procfs_provider.probe(&cfg, what, sizeof(what)),
+	                 c->rv);
 	rv = collect(root, (void **)&r);
 	assert_int_equal(rv, c->rv);
 	if (rv != 0) {
@@ -481,7 +485,8 @@ test_denied(void **state)
 		    (setgid(65534) != 0 || setuid(65534) != 0)) {
 			_exit(90);
 		}
-		if (procfs_provider.probe(&cfg) != -EACCES) {
+		if (procfs_provider.probe(&cfg, what, sizeof(what)) !=
+		    -EACCES) {
 			code |= 1;
 		}
 		if (procfs_provider.init(&cfg, &st) != 0 ||

@@ -31,6 +31,9 @@
 #include "vici.h"
 #include "vici_fixtures.h"
 
+/* What a probe names when it finds nothing (provider_ops.probe). */
+static char what[128];
+
 enum fake_mode {
 	FAKE_SERVE,       /* recorded ssa replies */
 	FAKE_NO_COUNTERS, /* ... but get-counters is unknown */
@@ -381,7 +384,8 @@ test_missing_socket(void **state)
 	snprintf(uri, sizeof(uri), "unix://%s/none.vici", tmpdir);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.vici_uri = uri;
-	assert_int_equal(vici_provider.probe(&cfg), -ENOENT);
+	assert_int_equal(vici_provider.probe(&cfg, what, sizeof(what)),
+	                 -ENOENT);
 	s = vici_state_new(uri);
 	assert_int_equal(vici_collect(s, &r), -ENOENT);
 	assert_null(r);
@@ -607,7 +611,7 @@ test_event_thread_reconnects(void **state)
 	fake_start(&f);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.vici_uri = f.uri;
-	assert_int_equal(ops->probe(&cfg), 0);
+	assert_int_equal(ops->probe(&cfg, what, sizeof(what)), 0);
 	assert_int_equal(ops->init(&cfg, &st), 0);
 	end = vici_now_ms() + 5000;
 	while (vici_now_ms() < end &&

@@ -24,6 +24,9 @@
 #include "stats_tree.h"
 #include "whack.h"
 
+/* What a probe names when it finds nothing (provider_ops.probe). */
+static char what[128];
+
 static char tmpdir[] = "/tmp/whack_run_test.XXXXXX";
 static char ctl[100];
 static char pidfile[256];
@@ -182,21 +185,29 @@ test_probe(void **state)
 	fclose(f);
 
 	cfg = config(fixture("bin/ipsec"), ctl);
-	assert_int_equal(whack_provider.probe(&cfg), 0);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)), 0);
 	cfg = config(fixture("bin/whack"), ctl);
-	assert_int_equal(whack_provider.probe(&cfg), 0);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)), 0);
 	cfg = config(fixture("bin/missing"), ctl);
-	assert_int_equal(whack_provider.probe(&cfg), -ENOENT);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)),
+	                 -ENOENT);
+	assert_string_equal(what, fixture("bin/missing"));
 	cfg = config(fixture("bin/noexec"), ctl);
-	assert_int_equal(whack_provider.probe(&cfg), -EACCES);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)),
+	                 -EACCES);
 	cfg = config("secstat-no-such-command", ctl);
-	assert_int_equal(whack_provider.probe(&cfg), -ENOENT);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)),
+	                 -ENOENT);
 	/* An `ipsec` without pluto's socket is strongSwan's, or pluto is
 	 * not running: absent either way. */
 	cfg = config(fixture("bin/ipsec"), reg);
-	assert_int_equal(whack_provider.probe(&cfg), -ENOENT);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)),
+	                 -ENOENT);
 	cfg = config(fixture("bin/ipsec"), "/nonexistent/pluto.ctl");
-	assert_int_equal(whack_provider.probe(&cfg), -ENOENT);
+	assert_int_equal(whack_provider.probe(&cfg, what, sizeof(what)),
+	                 -ENOENT);
+	/* The status names what is missing. */
+	assert_string_equal(what, "/nonexistent/pluto.ctl");
 	unlink(reg);
 }
 

@@ -214,10 +214,11 @@ test_provider(void **state)
 	void *st = NULL;
 	int fd;
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
+	char what[128];
 
 	(void)state;
 	sh("ip xfrm state flush; ip xfrm policy flush");
-	assert_int_equal(xfrm_provider.probe(&cfg), 0);
+	assert_int_equal(xfrm_provider.probe(&cfg, what, sizeof(what)), 0);
 	assert_int_equal(xfrm_provider.init(&cfg, &st), 0);
 	r = collect(st);
 	assert_int_equal(r->n_ns, 1);
