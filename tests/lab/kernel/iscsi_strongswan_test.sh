@@ -22,13 +22,10 @@
 # Fails at once when the lab cannot be built; every wait is bounded.
 . "$LAB_LIB"
 . "$SECSTAT_SOURCE_DIR/tests/lab/kernel/iscsi-lib.sh"
+. "$SECSTAT_SOURCE_DIR/tests/lab/kernel/charon-lib.sh"
 
-CHARON=/usr/lib/ipsec/charon
 D=/tmp/iss
 SOCK=ipc:///run/iss-secstatd.sock
-PLUGINS="random nonce openssl kdf kernel-netlink socket-default vici counters"
-PSK='0sbGFiLWlzY3NpLXBzay0xMjM0NTY3ODkw'
-CHARON_PIDS=
 
 cleanup()
 {
@@ -50,12 +47,7 @@ die()
 }
 
 [ -x "${SECSTATD:-}" ] && [ -x "${SECSTAT:-}" ] || die "SECSTATD/SECSTAT not set"
-[ -x "$CHARON" ] && command -v swanctl >/dev/null ||
-	die "strongSwan missing (strongswan-charon strongswan-swanctl libcharon-extra-plugins)"
-for p in $PLUGINS; do
-	[ -e /usr/lib/ipsec/plugins/libstrongswan-$p.so ] ||
-		die "charon plugin $p missing"
-done
+charon_require
 
 # ---------------------------------------------------------------- lab
 iscsi_target_start
@@ -66,115 +58,19 @@ for ns in - tgt; do
 		die "sysctls in $ns"
 done
 
-# conf SIDE ME PEER MYID PEERID LOCAL_TS REMOTE_TS: as in
-# strongswan_kernel_test.sh, but a transport-mode CHILD_SA on TCP 3260
-# and AES-GCM ESP without PFS (no DH at a rekey: cheap under emulation).
-conf()
-{
-	local d=$D/$1
-	mkdir -p "$d/run"
-	cat >"$d/strongswan.conf" <<-EOF
-		charon {
-		    load_modular = no
-		    load = $PLUGINS
-		    retransmit_tries = 3
-		    retransmit_timeout = 2.0
-		    filelog {
-		        lab {
-		            path = $d/charon.log
-		            time_format = %T
-		            flush_line = yes
-		            default = 1
-		            knl = 2
-		        }
-		    }
-		    syslog {
-		    }
-		    plugins {
-		        vici {
-		            socket = unix://$d/charon.vici
-		        }
-		    }
-		}
-		swanctl {
-		    load = random
-		}
-	EOF
-	cat >"$d/swanctl.conf" <<-EOF
-		connections {
-		    lab {
-		        version = 2
-		        local_addrs = $2
-		        remote_addrs = $3
-		        proposals = aes256-sha256-modp2048
-		        local {
-		            auth = psk
-		            id = $4
-		        }
-		        remote {
-		            auth = psk
-		            id = $5
-		        }
-		        children {
-		            iscsi {
-		                mode = transport
-		                local_ts = $6
-		                remote_ts = $7
-		                esp_proposals = aes128gcm16
-		                start_action = none
-		            }
-		        }
-		    }
-		}
-		secrets {
-		    ike-lab {
-		        id-1 = $4
-		        id-2 = $5
-		        secret = $PSK
-		    }
-		}
-	EOF
-}
-conf i $ISCSI_INI_ADDR $ISCSI_TGT_ADDR ini@lab tgt@lab \
-	"$ISCSI_INI_ADDR/32[tcp]" "$ISCSI_TGT_ADDR/32[tcp/3260]"
-conf t $ISCSI_TGT_ADDR $ISCSI_INI_ADDR tgt@lab ini@lab \
-	"$ISCSI_TGT_ADDR/32[tcp/3260]" "$ISCSI_INI_ADDR/32[tcp]"
-
-sw() # SIDE COMMAND ARGS...
-{
-	local side=$1 cmd=$2
-	shift 2
-	STRONGSWAN_CONF=$D/$side/strongswan.conf timeout 90 swanctl "$cmd" \
-		--uri "unix://$D/$side/charon.vici" "$@"
-}
-
-# Each charon gets a mount namespace with its own /run (charon writes
-# /var/run/charon.pid whatever the configuration says).
-start_charon() # SIDE PREFIX...
-{
-	local side=$1
-	shift
-	"$@" /bin/sh -c 'mount --bind "$1" /run || exit 97
-		STRONGSWAN_CONF="$2" exec "$3"' sh "$D/$side/run" \
-		"$D/$side/strongswan.conf" "$CHARON" >"$D/$side/charon.stdout" 2>&1 &
-	CHARON_PIDS="$CHARON_PIDS $!"
-}
-start_charon i unshare -m --propagation private
-start_charon t ip netns exec tgt
+# As in strongswan_kernel_test.sh, but a transport-mode CHILD_SA on TCP
+# 3260 and AES-GCM ESP without PFS (no DH at a rekey: cheap under
+# emulation). Each charon gets a mount namespace with its own /run.
+charon_conf i $ISCSI_INI_ADDR $ISCSI_TGT_ADDR ini@lab tgt@lab iscsi transport \
+	"$ISCSI_INI_ADDR/32[tcp]" "$ISCSI_TGT_ADDR/32[tcp/3260]" aes128gcm16
+charon_conf t $ISCSI_TGT_ADDR $ISCSI_INI_ADDR tgt@lab ini@lab iscsi transport \
+	"$ISCSI_TGT_ADDR/32[tcp/3260]" "$ISCSI_INI_ADDR/32[tcp]" aes128gcm16
+charon_start i unshare -m --propagation private
+charon_start t ip netns exec tgt
 for side in i t; do
-	for i in $(seq 600); do
-		[ -S $D/$side/charon.vici ] && break
-		sleep 0.1
-	done
-	[ -S $D/$side/charon.vici ] ||
-		{ cat $D/$side/charon.stdout; die "charon $side: no vici socket"; }
-	sw $side --stats --raw >$D/stats-$side.raw 2>&1 ||
-		{ cat $D/stats-$side.raw; die "charon $side does not answer"; }
-	grep -q kernel-netlink $D/stats-$side.raw &&
-		! grep -q kernel-libipsec $D/stats-$side.raw ||
-		die "charon $side: not kernel-netlink alone"
-	sw $side --load-all --noprompt --file $D/$side/swanctl.conf \
-		>$D/load-$side.txt 2>&1 || { cat $D/load-$side.txt; die "load $side"; }
+	charon_wait $side
+	charon_check_kernel $side
+	charon_load $side || { cat $D/load-$side.txt; die "load $side"; }
 done
 
 # ---------------------------------------------------------------- agent

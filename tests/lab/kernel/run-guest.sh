@@ -301,6 +301,10 @@ main()
 	LAB_MEM=${LAB_MEM:-1024}
 	LAB_CPUS=${LAB_CPUS:-2}
 	mkdir -p "$LAB_DIR"
+	# Guest scripts source their shared files (iscsi-lib.sh,
+	# charon-lib.sh) from the source tree, which the guest sees at its
+	# host path: a run by hand needs it as much as one from ctest.
+	export SECSTAT_SOURCE_DIR=${SECSTAT_SOURCE_DIR:-$(cd "$HERE/../../.." && pwd)}
 
 	ensure_packages
 	pick_kernel

@@ -41,8 +41,8 @@
 # host: references are read once per step into files and parsed by one
 # awk, the agents' answers are compared in bash, waits use a builtin.
 . "$LAB_LIB"
+. "$SECSTAT_SOURCE_DIR/tests/lab/kernel/charon-lib.sh"
 
-CHARON=/usr/lib/ipsec/charon
 D=/tmp/ssk
 OUT=$LAB_OUT
 URL_NS=ipc:///run/ssk-ns.sock
@@ -51,9 +51,6 @@ OUTER_A=192.0.2.1
 OUTER_B=192.0.2.2
 INNER_A=198.51.100.1
 INNER_B=203.0.113.1
-# Only what PSK IKEv2 with AES/SHA-256/MODP needs: every plugin costs
-# charon start-up time under emulation (openssl does the crypto).
-PLUGINS="random nonce openssl kdf kernel-netlink socket-default vici counters"
 T0=${EPOCHREALTIME/./}
 
 tlog()
@@ -62,12 +59,7 @@ tlog()
 	echo "[$((d / 10)).$((d % 10))s] $*"
 }
 
-# nap SECONDS: sleep without starting a process (a read that times out
-# on a FIFO nobody writes).
 mkdir -p $D
-mkfifo $D/nap.fifo
-exec 9<>$D/nap.fifo
-nap() { read -r -t "$1" -u 9 _ || :; }
 
 AGENT_PIDS=
 CHARON_PIDS=
@@ -116,12 +108,7 @@ WATCHDOG=$!
 
 echo "guest kernel $(uname -r)"
 [ -x "${SECSTATD:-}" ] && [ -x "${SECSTAT:-}" ] || die "SECSTATD/SECSTAT not set"
-[ -x "$CHARON" ] && command -v swanctl >/dev/null ||
-	die "strongSwan missing on the host (strongswan-charon strongswan-swanctl libcharon-extra-plugins)"
-for p in $PLUGINS; do
-	[ -e /usr/lib/ipsec/plugins/libstrongswan-$p.so ] ||
-		die "charon plugin $p missing on the host"
-done
+charon_require
 lab_modprobe esp4 xfrm_user veth
 
 # Instantiating authenc(hmac(sha256),cbc(aes)) the first time takes tens
@@ -152,106 +139,17 @@ ip -n a addr add $INNER_A/32 dev lo || die "inner address in a"
 ip -n b addr add $INNER_B/32 dev lo || die "inner address in b"
 
 # ---------------------------------------------------------------- charon
-PSK='0sbGFiLWdvb2QtcHNrLTEyMzQ1Njc4OTA='
-conf() # side me peer myid peerid local_ts remote_ts
-{
-	local d=$D/$1
-	mkdir -p "$d/run" "$d/swanctl"
-	cat >"$d/strongswan.conf" <<-EOF
-		charon {
-		    load_modular = no
-		    load = $PLUGINS
-		    install_routes = yes
-		    retransmit_tries = 3
-		    retransmit_timeout = 2.0
-		    filelog {
-		        lab {
-		            path = $d/charon.log
-		            time_format = %T
-		            flush_line = yes
-		            default = 1
-		            knl = 2
-		            ike_name = yes
-		        }
-		    }
-		    syslog {
-		    }
-		    plugins {
-		        vici {
-		            socket = unix://$d/charon.vici
-		        }
-		    }
-		}
-		swanctl {
-		    # PSKs only: no key parsers, and no openssl start-up.
-		    load = random
-		}
-	EOF
-	cat >"$d/swanctl/swanctl.conf" <<-EOF
-		connections {
-		    lab {
-		        version = 2
-		        local_addrs = $2
-		        remote_addrs = $3
-		        proposals = aes256-sha256-modp2048
-		        local {
-		            auth = psk
-		            id = $4
-		        }
-		        remote {
-		            auth = psk
-		            id = $5
-		        }
-		        children {
-		            net {
-		                mode = tunnel
-		                local_ts = $6/32
-		                remote_ts = $7/32
-		                esp_proposals = aes128-sha256-modp2048
-		                start_action = none
-		            }
-		        }
-		    }
-		}
-		secrets {
-		    ike-lab {
-		        id-1 = $4
-		        id-2 = $5
-		        secret = $PSK
-		    }
-		}
-	EOF
-}
-conf a $OUTER_A $OUTER_B a@lab b@lab $INNER_A $INNER_B
-conf b $OUTER_B $OUTER_A b@lab a@lab $INNER_B $INNER_A
-
-sw() # side command args...
-{
-	local side=$1 cmd=$2
-	shift 2
-	STRONGSWAN_CONF=$D/$side/strongswan.conf timeout 60 swanctl "$cmd" \
-		--uri "unix://$D/$side/charon.vici" "$@"
-}
+charon_conf a $OUTER_A $OUTER_B a@lab b@lab net tunnel $INNER_A/32 $INNER_B/32 \
+	aes128-sha256-modp2048
+charon_conf b $OUTER_B $OUTER_A b@lab a@lab net tunnel $INNER_B/32 $INNER_A/32 \
+	aes128-sha256-modp2048
 
 tlog "network ready, starting charon"
-# `ip netns exec` gives charon a mount namespace of its own: its own /run
-# there (charon 5.9 writes /var/run/charon.pid whatever the config says).
-# The shell execs charon: the PIDs are charon's.
-for side in a b; do
-	ip netns exec $side /bin/sh -c 'mount --bind "$1" /run || exit 97
-		STRONGSWAN_CONF="$2" exec "$3"' sh "$D/$side/run" \
-		"$D/$side/strongswan.conf" "$CHARON" >"$D/$side/charon.stdout" 2>&1 &
-	CHARON_PIDS="$CHARON_PIDS $!"
-	[ $side = a ] && CHARON_A=$!
-done
-for side in a b; do
-	for i in $(seq 600); do
-		[ -S $D/$side/charon.vici ] && break
-		nap 0.1
-	done
-	[ -S $D/$side/charon.vici ] ||
-		{ cat $D/$side/charon.stdout; die "charon $side did not create its vici socket"; }
-done
+charon_start a ip netns exec a
+CHARON_A=$CHARON_PID
+charon_start b ip netns exec b
+charon_wait a
+charon_wait b
 
 # ---------------------------------------------------------------- agents
 # Started before the negotiation, so they see every event. The ns agent
@@ -269,12 +167,8 @@ agent_start ns $URL_NS nsenter --net=/run/netns/a
 AGENT_ARGS="--netns a" agent_start root $URL_ROOT env
 
 # Meanwhile: the daemons answer and run ESP in the kernel.
-for side in a b; do
-	sw $side --stats --raw >$D/stats-$side.raw 2>&1 ||
-		{ cat $D/$side/charon.stdout $D/stats-$side.raw; die "charon $side does not answer"; }
-	grep -q 'kernel-netlink' $D/stats-$side.raw && ! grep -q 'kernel-libipsec' $D/stats-$side.raw ||
-		die "charon $side: not kernel-netlink alone ($(cat $D/stats-$side.raw))"
-done
+charon_check_kernel a
+charon_check_kernel b
 tlog "both charons up (kernel-netlink, no kernel-libipsec)"
 
 # Answers of both agents, loaded into V["URL PATH"] (bash only).
@@ -305,11 +199,10 @@ done
 [ $ok = 1 ] || { cat $D/start.tsv; die "the agents' vici event streams did not come up"; }
 tlog "agents up, vici events registered"
 
-for side in a b; do
-	sw $side --load-all --noprompt --file $D/$side/swanctl/swanctl.conf \
-		>$D/load-$side.txt 2>&1 &
-	eval "LOAD_$side=\$!"
-done
+charon_load a &
+LOAD_a=$!
+charon_load b &
+LOAD_b=$!
 wait $LOAD_a || { cat $D/load-a.txt; die "swanctl --load-all a"; }
 wait $LOAD_b || { cat $D/load-b.txt; die "swanctl --load-all b"; }
 wait $WARM || { cat $D/warm.log; die "the kernel refuses an ESP SA with cbc(aes) and hmac(sha256)"; }
