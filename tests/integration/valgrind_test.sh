@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Valgrind memcheck over the integration tests: runs agent_rpc_test,
-# cli_test.sh and security_test.sh with $SECSTATD (and, but for the
-# security test's many TLS handshakes, $SECSTAT) wrapped in memcheck,
+# cli_test.sh, security_test.sh, fleet_cli_test.sh (fleets, relay, watch,
+# streams) and prom_metrics_test.sh (/metrics) with $SECSTATD (and, but
+# for the security test's many TLS handshakes, the CLI) wrapped in memcheck,
 # then requires every process to have ended with no error and no
 # definitely or indirectly lost block (still-reachable memory of nng's
 # global state is allowed).
@@ -12,9 +13,8 @@ usage="usage: valgrind_test.sh AGENT_RPC_TEST SECURITY_FWPMU"
 rpc_test=${1:?$usage}
 fwpmu=${2:?$usage}
 command -v valgrind >/dev/null || { echo "valgrind not installed"; exit 1; }
-work=$(mktemp -d /tmp/secstat-valgrind.XXXXXX)
+. "$SECSTAT_SOURCE_DIR/tests/support/testlib.sh"
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/logs"
 chmod 777 "$work/logs" # the security test runs a client as nobody
 
@@ -49,6 +49,8 @@ run() {
 run vg "$rpc_test"
 run vg bash "$SECSTAT_SOURCE_DIR/tests/integration/cli_test.sh"
 run native bash "$SECSTAT_SOURCE_DIR/tests/integration/security_test.sh" "$fwpmu"
+run native bash "$SECSTAT_SOURCE_DIR/tests/integration/fleet_cli_test.sh" "$work/secstat"
+run native bash "$SECSTAT_SOURCE_DIR/tests/integration/prom_metrics_test.sh"
 
 # A process killed by the tests on purpose (SIGKILL) leaves a log without
 # a summary; every other log must report zero errors.

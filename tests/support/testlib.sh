@@ -34,6 +34,9 @@
 # expect WANT PATTERN CMD...  runs CMD (stdout and stderr in $work/out);
 #                    unless it exits WANT and PATTERN (grep -E) is in its
 #                    output, shows it and fails
+# wait_log FILE PATTERN [SECONDS]  waits up to SECONDS (default 10, x slow)
+#                    for PATTERN (grep -E) in FILE; returns 1 when it does
+#                    not come (the caller fails with its own message)
 # finish             "N failure(s)" and exit 1 when a check failed, else
 #                    "NAME: all checks passed" (NAME: the script's, no .sh)
 #
@@ -96,7 +99,7 @@ start_cmd() {
 	pid=$!
 	pids+=("$pid")
 	for ((i = 0; i < 200 * slow; i++)); do
-		grep -q ' ready' "$work/$name.log" && return 0
+		grep -qs ' ready' "$work/$name.log" && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -125,6 +128,15 @@ expect() {
 	[ "$got" = "$want" ] && grep -Eq -- "$pat" "$work/out" && return 0
 	cat "$work/out" >&2
 	fail "exit $got (want $want), pattern '$pat': $*"
+}
+
+wait_log() {
+	local file=$1 pat=$2 i
+	for ((i = 0; i < ${3:-10} * 10 * slow; i++)); do
+		grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 finish() {
