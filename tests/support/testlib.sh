@@ -48,6 +48,7 @@ slow=${SECSTAT_TEST_SLOW:-1}
 fails=0
 pid=
 pids=()
+declare -A agent_names=()
 work=$(mktemp -d "/tmp/secstat-$test_name.XXXXXX")
 
 testlib_cleanup() {
@@ -64,7 +65,7 @@ testlib_cleanup() {
 	done
 	for p in $alive; do
 		if [ "${strict_stop:-0}" = 1 ]; then
-			echo "FAIL: agent $p did not stop on SIGTERM" >&2
+			echo "FAIL: agent $p${agent_names[$p]:+ (${agent_names[$p]})} did not stop on SIGTERM" >&2
 			rc=1
 		fi
 		kill -9 "$p" 2>/dev/null || true
@@ -98,6 +99,7 @@ start_cmd() {
 	"$@" 2>"$work/$name.log" &
 	pid=$!
 	pids+=("$pid")
+	agent_names[$pid]=$name
 	for ((i = 0; i < 200 * slow; i++)); do
 		grep -qs ' ready' "$work/$name.log" && return 0
 		kill -0 "$pid" 2>/dev/null || break
