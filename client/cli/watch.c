@@ -406,7 +406,11 @@ on_stream_event(const struct secstat_sub_event *ev, void *arg)
 	if (ev->type == SECSTAT_SUB_UP) {
 		event(w, "%s UP   %s%s", h->name, "");
 	} else if (ev->type == SECSTAT_SUB_DOWN) {
-		event(w, "%s DOWN %s (%s)", h->name, "no heartbeat");
+		const char *why =
+		    ev->status != 0 ? secstat_status_name(ev->status) : NULL;
+
+		event(w, "%s DOWN %s (%s)", h->name,
+		      why != NULL ? why : "no heartbeat");
 	}
 }
 

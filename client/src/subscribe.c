@@ -6,6 +6,7 @@
  * never holds up the stream of the others.
  */
 #include "aggregate.h"
+#include "dial_failures.h"
 #include "error.h"
 #include "subscribe.h"
 #include "tls_client.h"
@@ -66,6 +67,10 @@ struct sub_host {
 	bool heard;
 	bool up;
 	bool reported_down;
+	/* Subscription thread only: the dialer's failed attempts when a DOWN
+	 * last looked at them; stale once the host came up since. */
+	struct dial_failures dial_seen;
+	bool dial_seen_stale;
 	struct secstat_sub_stats stats;
 };
 
@@ -607,6 +612,7 @@ handle_message(secstat_subscription *s, nng_msg *msg, uint64_t now)
 		h->up = true;
 		h->stats.up = 1;
 		h->reported_down = false;
+		h->dial_seen_stale = true;
 		pthread_mutex_unlock(&s->mtx);
 		emit(s, SECSTAT_SUB_UP, (size_t)hi, fam, NULL);
 	}
@@ -794,20 +800,56 @@ handle_results(secstat_subscription *s)
 	}
 }
 
+/* Why host h's stream is down, when its dialer's failed attempts since
+ * the last look say (RPC_E_ACCESS_DENIED: TLS handshake rejected,
+ * RPC_E_VERSION_MISMATCH: not a PUB socket, RPC_E_SERVER_DIED_DNE:
+ * refused), else 0. `*snapshot`: nng statistics, taken on first use. */
+static uint32_t
+down_reason(struct sub_host *h, nng_stat **snapshot)
+{
+	struct dial_failures now;
+	uint32_t status = 0;
+
+	if (!h->dialing ||
+	    (*snapshot == NULL && nng_stats_get(snapshot) != 0) ||
+	    !dial_failures_read(*snapshot, h->dialer, &now)) {
+		return 0;
+	}
+	if (!h->dial_seen_stale && dial_failures_new(&h->dial_seen, &now) > 0) {
+		status = dial_failures_status(
+		    &h->dial_seen, &now, tls_client_url_is_tls(h->pub_url));
+	}
+	h->dial_seen = now;
+	h->dial_seen_stale = false;
+	return status;
+}
+
+/* Reports DOWN each host silent for its limit, and at once a host not up
+ * whose connection attempts fail (with the reason), rather than after
+ * the silence limit. */
 static void
 check_heartbeats(secstat_subscription *s, uint64_t now)
 {
+	nng_stat *snapshot = NULL;
+
 	for (size_t i = 0; i < s->n; i++) {
 		struct sub_host *h = &s->hosts[i];
 		uint64_t limit = s->down_after_ms;
 		uint64_t since = h->heard ? h->last_msg_ms : s->start_ms;
+		uint32_t why = 0;
 
+		if (h->reported_down) {
+			continue;
+		}
 		if (limit == 0) {
 			limit = h->heartbeat_ms != 0
 			            ? 3ull * h->heartbeat_ms
 			            : SECSTAT_SUB_DEFAULT_DOWN_MS;
 		}
-		if (now - since < limit || h->reported_down) {
+		if (!h->up) {
+			why = down_reason(h, &snapshot);
+		}
+		if (now - since < limit && why == 0) {
 			continue;
 		}
 		pthread_mutex_lock(&s->mtx);
@@ -815,8 +857,18 @@ check_heartbeats(secstat_subscription *s, uint64_t now)
 		h->stats.up = 0;
 		h->reported_down = true;
 		pthread_mutex_unlock(&s->mtx);
-		emit(s, SECSTAT_SUB_DOWN, i,
-		     SECSTAT__V1__FAMILY__FAMILY_UNSPECIFIED, NULL);
+		if (s->fn != NULL) {
+			struct secstat_sub_event ev = {
+			    .type = SECSTAT_SUB_DOWN,
+			    .host = i,
+			    .status = why,
+			};
+
+			s->fn(&ev, s->arg);
+		}
+	}
+	if (snapshot != NULL) {
+		nng_stats_free(snapshot);
 	}
 }
 

@@ -230,11 +230,16 @@ grep -Eq 'UP|hosts=1/1' "$work/watch-nocert.out" &&
 	fail "subscriber without a client certificate got the stream"
 grep -q 'hosts=0/1' "$work/watch-nocert.out" ||
 	fail "watch --stream without a certificate: no output"
+# The host is reported down with the reason, not only after its silence.
+grep -q 'DOWN pub-tls (RPC_E_ACCESS_DENIED)' "$work/watch-nocert.out" ||
+	fail "watch --stream without a certificate: no DOWN with the reason"
 # A certificate from another CA: refused likewise.
 watch watch-rogue --tls-ca "$ca/ca.pem" --tls-cert "$rogue/intruder.pem" \
 	--tls-key "$rogue/intruder.key"
 grep -Eq 'UP|hosts=1/1' "$work/watch-rogue.out" &&
 	fail "subscriber with a foreign certificate got the stream"
+grep -q 'DOWN pub-tls (RPC_E_ACCESS_DENIED)' "$work/watch-rogue.out" ||
+	fail "watch --stream with a foreign certificate: no DOWN with the reason"
 # No TLS options at all: an error at once, not a silent wait.
 rc=0
 watch watch-none || rc=$?

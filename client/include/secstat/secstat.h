@@ -594,7 +594,12 @@ struct secstat_sub_event {
 	const Secstat__V1__Reply *state;
 	uint64_t sequence; /* UPDATE, GAP: the sequence received */
 	uint64_t expected; /* GAP: the sequence that was due */
-	uint32_t status;   /* RESYNC_FAILED: the call's status */
+	/* RESYNC_FAILED: the call's status. DOWN: why, when the stream's
+	 * connection attempts since the host was last up say so
+	 * (RPC_E_ACCESS_DENIED: TLS handshake rejected; RPC_E_VERSION_MISMATCH:
+	 * not a stream endpoint; RPC_E_SERVER_DIED_DNE: refused), else 0
+	 * (silent). */
+	uint32_t status;
 };
 
 typedef void (*secstat_sub_fn)(const struct secstat_sub_event *ev, void *arg);
